@@ -1,0 +1,61 @@
+"""One engine factory for both backends; SQLite gets the pragmas an embedded server needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from ccgraph.config import Settings
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = make_url(settings.database_url)
+    kwargs: dict[str, Any] = {"echo": settings.db_echo}
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, **kwargs)
+        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    kwargs |= {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size,
+               "pool_pre_ping": True}
+    return create_async_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins (see "begin").
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A write transaction takes the write lock up front (IMMEDIATE), so one that reads and
+        # then writes waits for another writer (busy_timeout) instead of failing half-way.
+        # Reads stay DEFERRED and never block, thanks to WAL.
+        immediate = connection.get_execution_options().get(_WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_WRITE_OPTION = "ccgraph_write"
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Start the session's transaction as a write transaction.
+
+    Call it first in a use case that writes; on PostgreSQL it is an ordinary BEGIN.
+    """
+    if session.in_transaction():
+        await session.commit()
+    await session.connection(execution_options={_WRITE_OPTION: True})
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
