@@ -67,6 +67,4 @@ def fk(target: str, *, ondelete: str | None = None, nullable: bool = False, inde
     """A foreign-key column of the primary keys' type, indexed by default."""
     from sqlalchemy import ForeignKey
 
-    return mapped_column(
-        BigIntPk, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index
-    )
+    return mapped_column(BigIntPk, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)

@@ -18,8 +18,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    kwargs |= {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size,
-               "pool_pre_ping": True}
+    kwargs |= {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_pool_size,
+        "pool_pre_ping": True,
+    }
     return create_async_engine(url, **kwargs)
 
 

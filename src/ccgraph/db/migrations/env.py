@@ -8,9 +8,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from ccgraph.config import Settings
+from ccgraph.db import models  # noqa: F401  (fills the metadata)
 from ccgraph.db.base import Base
 from ccgraph.db.engine import create_engine
-from ccgraph.db import models  # noqa: F401  (fills the metadata)
 
 target_metadata = Base.metadata
 

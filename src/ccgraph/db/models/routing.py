@@ -35,7 +35,5 @@ class PresenceStatus(IdMixin, TimestampMixin, Base):
 
     business_unit_id: Mapped[int] = fk("business_units.id", ondelete="CASCADE")
     name: Mapped[str] = mapped_column(String(100))
-    base_status: Mapped[BaseStatus] = mapped_column(
-        Enum(BaseStatus, native_enum=False, length=20)
-    )
+    base_status: Mapped[BaseStatus] = mapped_column(Enum(BaseStatus, native_enum=False, length=20))
     is_custom: Mapped[bool] = mapped_column(default=True)

@@ -19,8 +19,7 @@ user_profile_queues = Table(
         ForeignKey("user_profiles.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("queue_id", BigIntPk, ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True,
-           index=True),
+    Column("queue_id", BigIntPk, ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 user_profile_work_streams = Table(
@@ -52,12 +51,8 @@ class UserProfile(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(String(500), default="")
     capacity: Mapped[int | None]
-    default_presence_id: Mapped[int | None] = fk(
-        "presence_statuses.id", ondelete="SET NULL", nullable=True
-    )
+    default_presence_id: Mapped[int | None] = fk("presence_statuses.id", ondelete="SET NULL", nullable=True)
     # Maximum simultaneous contacts per channel, e.g. {"CHAT": 3, "EMAIL": 5}.
     channel_concurrency: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     queues: Mapped[list[Queue]] = relationship(secondary="user_profile_queues", lazy="raise")
-    work_streams: Mapped[list[WorkStream]] = relationship(
-        secondary="user_profile_work_streams", lazy="raise"
-    )
+    work_streams: Mapped[list[WorkStream]] = relationship(secondary="user_profile_work_streams", lazy="raise")

@@ -24,8 +24,7 @@ user_queues = Table(
     "user_queues",
     Base.metadata,
     Column("user_id", BigIntPk, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("queue_id", BigIntPk, ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True,
-           index=True),
+    Column("queue_id", BigIntPk, ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 user_work_streams = Table(
@@ -90,9 +89,7 @@ class User(IdMixin, TimestampMixin, Base):
     # Routing: the user's own values; None/empty means "inherit from the user profile".
     user_profile_id: Mapped[int | None] = fk("user_profiles.id", ondelete="SET NULL", nullable=True)
     capacity: Mapped[int | None]
-    default_presence_id: Mapped[int | None] = fk(
-        "presence_statuses.id", ondelete="SET NULL", nullable=True
-    )
+    default_presence_id: Mapped[int | None] = fk("presence_statuses.id", ondelete="SET NULL", nullable=True)
 
     # Phone (Dextr 1.3).
     phone_type: Mapped[PhoneType] = mapped_column(_enum(PhoneType), default=PhoneType.SOFTPHONE)

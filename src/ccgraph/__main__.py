@@ -1,0 +1,3 @@
+from ccgraph.cli import main
+
+raise SystemExit(main())

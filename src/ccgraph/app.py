@@ -1,0 +1,90 @@
+"""The ASGI application: GraphQL (with GraphiQL outside production) and a health check."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from ccgraph.auth.passwords import Passwords
+from ccgraph.auth.principal import Principal
+from ccgraph.config import Settings
+from ccgraph.context import Context
+from ccgraph.db.engine import create_engine, session_factory
+from ccgraph.schema.schema import schema
+from ccgraph.services.auth import principal_for_token
+
+log = logging.getLogger("ccgraph")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class GraphQLApp(GraphQL):
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], passwords: Passwords
+    ) -> None:
+        super().__init__(schema, graphql_ide=None if settings.production else "graphiql")
+        self.settings = settings
+        self.sessions = sessions
+        self.passwords = passwords
+
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        incoming = request.headers.get("x-request-id", "")
+        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        response.headers["x-request-id"] = request_id
+        return Context(
+            request=request,
+            response=response,
+            settings=self.settings,
+            passwords=self.passwords,
+            sessions=self.sessions,
+            principal=await self._principal(request),
+            request_id=request_id,
+        )
+
+    async def _principal(self, request: Request) -> Principal | None:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            return None
+        async with self.sessions() as session:
+            return await principal_for_token(session, credentials.strip())
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    engine = create_engine(settings)
+    sessions = session_factory(engine)
+    graphql = GraphQLApp(settings, sessions, Passwords(settings))
+
+    async def healthz(_request: Request) -> Response:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = Starlette(
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)],
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    return app
+
+
+def app_factory() -> Any:
+    """For `uvicorn --factory ccgraph.app:app_factory`: settings from the environment."""
+    return create_app()

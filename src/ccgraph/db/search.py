@@ -1,0 +1,13 @@
+"""Case-insensitive substring search that behaves the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_
+
+
+def contains_ci(term: str, *columns: ColumnElement[Any]) -> ColumnElement[bool]:
+    escaped = term.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    return or_(*(func.lower(c).like(pattern, escape="\\") for c in columns))

@@ -1,0 +1,171 @@
+"""DataLoaders, built per request: every relation is fetched in one statement per level,
+whatever the number of rows it is asked for."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from ccgraph.db import models as m
+from ccgraph.services import users
+from ccgraph.services.pagination import (
+    Ordering,
+    Page,
+    PageArgs,
+    count_by_parent,
+    fetch_pages_by_parent,
+)
+
+Db = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+# (parent id, page arguments, search) and (parent id, search)
+PageKey = tuple[int, PageArgs, str | None]
+CountKey = tuple[int, str | None]
+
+
+class Loaders:
+    def __init__(self, db: Db) -> None:
+        self._db = db
+        self.business_unit = self._by_id(m.BusinessUnit)
+        self.user = self._by_id(m.User)
+        self.team = self._by_id(m.Team)
+        self.user_profile = self._by_id(m.UserProfile)
+        self.presence_status = self._by_id(m.PresenceStatus)
+        self.queue = self._by_id(m.Queue)
+        self.work_stream = self._by_id(m.WorkStream)
+        self.skill = self._by_id(m.Skill)
+        self.security_profile = self._by_id(m.SecurityProfile)
+
+        self.user_queues = self._linked(m.user_queues.c.user_id, m.user_queues.c.queue_id, m.Queue)
+        self.user_work_streams = self._linked(
+            m.user_work_streams.c.user_id, m.user_work_streams.c.work_stream_id, m.WorkStream
+        )
+        self.user_security_profiles = self._linked(
+            m.user_security_profiles.c.user_id,
+            m.user_security_profiles.c.security_profile_id,
+            m.SecurityProfile,
+        )
+        self.profile_queues = self._linked(
+            m.user_profile_queues.c.user_profile_id, m.user_profile_queues.c.queue_id, m.Queue
+        )
+        self.profile_work_streams = self._linked(
+            m.user_profile_work_streams.c.user_profile_id,
+            m.user_profile_work_streams.c.work_stream_id,
+            m.WorkStream,
+        )
+
+        skills_of_user = self._paged(
+            lambda search: users.user_skills_query(search),
+            m.Skill,
+            m.UserSkill.user_id,
+            users.SKILL_ORDER,
+            extras=(m.UserSkill.proficiency,),
+        )
+        self.user_skills, self.user_skills_count = skills_of_user
+        self.direct_reports, self.direct_reports_count = self._paged(
+            lambda search: users.search_users(select(m.User), search),
+            m.User,
+            m.User.manager_id,
+            users.USER_ORDER,
+        )
+        self.profile_users, self.profile_users_count = self._paged(
+            lambda search: users.search_users(select(m.User), search),
+            m.User,
+            m.User.user_profile_id,
+            users.USER_ORDER,
+        )
+        self.team_users, self.team_users_count = self._paged(
+            lambda search: users.search_users(select(m.User), search),
+            m.User,
+            m.User.team_id,
+            users.USER_ORDER,
+        )
+        self.security_profile_users, self.security_profile_users_count = self._paged(
+            lambda search: users.search_users(
+                select(m.User).join(
+                    m.user_security_profiles, m.user_security_profiles.c.user_id == m.User.id
+                ),
+                search,
+            ),
+            m.User,
+            m.user_security_profiles.c.security_profile_id,
+            users.USER_ORDER,
+        )
+        self.skill_users, self.skill_users_count = self._paged(
+            lambda search: users.search_users(
+                select(m.User).join(m.UserSkill, m.UserSkill.user_id == m.User.id), search
+            ),
+            m.User,
+            m.UserSkill.skill_id,
+            users.USER_ORDER,
+            extras=(m.UserSkill.proficiency,),
+        )
+
+    def _by_id(self, model: Any) -> DataLoader[int, Any]:
+        async def load(ids: list[int]) -> list[Any]:
+            async with self._db() as session:
+                rows = (await session.execute(select(model).where(model.id.in_(ids)))).scalars().all()
+            found = {row.id: row for row in rows}
+            return [found.get(i) for i in ids]
+
+        return DataLoader(load_fn=load)
+
+    def _linked(
+        self, owner: ColumnElement[int], target: ColumnElement[int], model: Any
+    ) -> DataLoader[int, list[Any]]:
+        table: Table = owner.table  # type: ignore[assignment]
+
+        async def load(ids: list[int]) -> list[list[Any]]:
+            async with self._db() as session:
+                rows = await session.execute(
+                    select(owner, model)
+                    .join(table, target == model.id)
+                    .where(owner.in_(ids))
+                    .order_by(owner, model.name, model.id)
+                )
+            grouped: dict[int, list[Any]] = defaultdict(list)
+            for owner_id, row in rows:
+                grouped[owner_id].append(row)
+            return [grouped.get(i, []) for i in ids]
+
+        return DataLoader(load_fn=load)
+
+    def _paged(
+        self,
+        query: Callable[[str | None], Select[Any]],
+        entity: Any,
+        parent: ColumnElement[int],
+        ordering: Ordering,
+        extras: Sequence[ColumnElement[Any]] = (),
+    ) -> tuple[DataLoader[PageKey, Page], DataLoader[CountKey, int]]:
+        async def pages(keys: list[PageKey]) -> list[Page]:
+            by_args: dict[tuple[PageArgs, str | None], list[int]] = defaultdict(list)
+            for parent_id, args, search in keys:
+                by_args[(args, search)].append(parent_id)
+            found: dict[Hashable, Page] = {}
+            async with self._db() as session:
+                for (args, search), parent_ids in by_args.items():
+                    result = await fetch_pages_by_parent(
+                        session, query(search), entity, parent, parent_ids, ordering, args, extras
+                    )
+                    for parent_id, page in result.items():
+                        found[(parent_id, args, search)] = page
+            return [found[k] for k in keys]
+
+        async def counts(keys: list[CountKey]) -> list[int]:
+            by_search: dict[str | None, list[int]] = defaultdict(list)
+            for parent_id, search in keys:
+                by_search[search].append(parent_id)
+            found: dict[CountKey, int] = {}
+            async with self._db() as session:
+                for search, parent_ids in by_search.items():
+                    result = await count_by_parent(session, query(search), parent, parent_ids)
+                    found.update({(pid, search): n for pid, n in result.items()})
+            return [found[k] for k in keys]
+
+        return DataLoader(load_fn=pages), DataLoader(load_fn=counts)

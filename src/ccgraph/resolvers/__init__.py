@@ -1,0 +1,1 @@
+"""Thin resolvers: parse the arguments, call a service, shape the payload."""

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from strawberry.types import Info
+
+from ccgraph.schema.auth import LoginInput, LoginPayload, LogoutPayload
+from ccgraph.schema.errors import UserError
+from ccgraph.schema.users import User
+from ccgraph.services import auth
+
+
+async def login(info: Info, input: LoginInput) -> LoginPayload:
+    ctx = info.context
+    request = ctx.request
+    async with ctx.db() as session:
+        result = await auth.login(
+            session,
+            ctx.passwords,
+            ctx.settings,
+            username=input.username,
+            password=input.password,
+            user_agent=request.headers.get("user-agent"),
+            ip_address=request.client.host if request.client else None,
+        )
+    return LoginPayload(
+        token=result.token,
+        expires_at=result.expires_at,
+        viewer=User.from_row(result.user) if result.user else None,
+        user_errors=UserError.many(result.errors),
+    )
+
+
+async def logout(info: Info) -> LogoutPayload:
+    ctx = info.context
+    async with ctx.db() as session:
+        await auth.logout(session, ctx.principal)
+    return LogoutPayload(ok=True, user_errors=[])

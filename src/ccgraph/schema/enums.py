@@ -1,0 +1,27 @@
+"""The domain vocabularies, exposed as GraphQL enums."""
+
+from __future__ import annotations
+
+import enum
+
+import strawberry
+
+from ccgraph import enums
+from ccgraph.services.users import UserOrderField as _UserOrderField
+
+Permission = strawberry.enum(enums.Permission, description="One action a security profile may grant.")
+SettingSource = strawberry.enum(
+    enums.SettingSource, description="Where an effective setting's value came from."
+)
+Channel = strawberry.enum(enums.Channel, description="The channel of a work stream.")
+BaseStatus = strawberry.enum(enums.BaseStatus, description="The base status a presence status maps to.")
+PhoneType = strawberry.enum(enums.PhoneType)
+AccessMode = strawberry.enum(enums.AccessMode, description="Client access licence mode.")
+DeliveryMode = strawberry.enum(enums.DeliveryMode, description="How contacts are offered under OSH.")
+UserOrderField = strawberry.enum(_UserOrderField, name="UserOrderField")
+
+
+@strawberry.enum
+class OrderDirection(enum.Enum):
+    ASC = "ASC"
+    DESC = "DESC"

@@ -1,0 +1,57 @@
+"""Schema extensions: the request's session is closed after each operation, and errors are
+sorted into those the client may read and those it must not (masked, logged with a request id)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from ccgraph.services.errors import InputError
+
+log = logging.getLogger("ccgraph.errors")
+
+
+class CloseSession(SchemaExtension):
+    async def on_operation(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            context = self.execution_context.context
+            if hasattr(context, "close"):
+                await context.close()
+
+
+class ErrorPolicy(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [self._shown(error) for error in errors]  # type: ignore[union-attr]
+
+    def _shown(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is None or isinstance(original, GraphQLError):
+            return error  # validation errors and our own coded errors
+        if isinstance(original, InputError):
+            return GraphQLError(
+                str(original),
+                error.nodes,
+                error.source,
+                error.positions,
+                error.path,
+                extensions={"code": "BAD_USER_INPUT", "argument": original.argument},
+            )
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        log.error("unexpected error (request id %s) at %s", request_id, error.path, exc_info=original)
+        return GraphQLError(
+            f"Internal server error (request id {request_id}).",
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )

@@ -1,0 +1,74 @@
+"""Global object identification: `node(id:)` and the typed look-ups built on it.
+
+Each node type registers the permission that guards it and the loader that fetches it; a
+node of another business unit reads as null unless the caller may see other units."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from strawberry import relay
+from strawberry.types import Info
+
+from ccgraph.enums import Permission
+from ccgraph.schema.errors import forbidden, unauthenticated
+from ccgraph.services.errors import InputError
+from ccgraph.services.scope import can_see
+
+N = TypeVar("N")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeKind:
+    permission: Permission
+    loader: str
+    convert: Callable[[Any], Any]
+    business_unit_id: Callable[[Any], int]
+
+
+NODE_KINDS: dict[str, NodeKind] = {}
+
+
+def node_type(permission: Permission, loader: str, business_unit_attr: str = "business_unit_id"):  # noqa: ANN201
+    """Class decorator: register a Strawberry node type (it must have `from_row`)."""
+
+    def register(cls: type[N]) -> type[N]:
+        NODE_KINDS[cls.__name__] = NodeKind(
+            permission=permission,
+            loader=loader,
+            convert=cls.from_row,  # type: ignore[attr-defined]
+            business_unit_id=lambda row: getattr(row, business_unit_attr),
+        )
+        return cls
+
+    return register
+
+
+def decode_id(argument: str, value: relay.GlobalID | str, expected: str | None = None) -> tuple[str, int]:
+    """A global ID's type name and database id, or a BAD_USER_INPUT error naming the argument."""
+    try:
+        gid = value if isinstance(value, relay.GlobalID) else relay.GlobalID.from_id(value)
+        type_name, pk = gid.type_name, int(gid.node_id)
+    except (ValueError, TypeError) as exc:
+        raise InputError(argument, "is not a valid ID") from exc
+    if expected is not None and type_name != expected:
+        raise InputError(argument, f"is the ID of a {type_name}, not of a {expected}")
+    return type_name, pk
+
+
+async def resolve_node(info: Info, argument: str, value: relay.GlobalID, expected: str | None = None) -> Any:
+    principal = info.context.principal
+    if principal is None:
+        raise unauthenticated()
+    type_name, pk = decode_id(argument, value, expected)
+    kind = NODE_KINDS.get(type_name)
+    if kind is None:
+        raise InputError(argument, f"no object type {type_name!r} has IDs")
+    if not principal.has(kind.permission):
+        raise forbidden([kind.permission])
+    row = await getattr(info.context.loaders, kind.loader).load(pk)
+    if row is None or not can_see(principal, kind.business_unit_id(row)):
+        return None
+    return kind.convert(row)

@@ -1,0 +1,80 @@
+"""Relay connections: `edges { cursor node }`, `pageInfo`, `totalCount`, at most 100 a page."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from ccgraph.services.pagination import Page, PageArgs
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page) -> PageInfo:
+        return cls(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        )
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many items the whole list holds, across pages.")
+    async def total_count(self) -> int:
+        return await self._count()
+
+    @strawberry.field(description="The page's nodes, without their cursors.")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+    @classmethod
+    def of(
+        cls, page: Page, convert: Callable[[Any], T], count: Callable[[], Awaitable[int]]
+    ) -> Connection[T]:
+        return cls(
+            edges=[Edge(cursor=c, node=convert(r)) for r, c in zip(page.rows, page.cursors, strict=True)],
+            page_info=PageInfo.of(page),
+            _count=count,
+        )
+
+
+def page_args(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
+    args = PageArgs(first=first, after=after, last=last, before=before)
+    args.size()  # validates now, so that a bad argument fails before any SQL
+    return args
+
+
+async def nested_connection(
+    cls: Any,
+    pages: Any,
+    counts: Any,
+    parent_id: int,
+    args: PageArgs,
+    convert: Callable[[Any], Any],
+    search: str | None = None,
+) -> Any:
+    """A connection under one parent, through the per-request page and count loaders."""
+    page = await pages.load((parent_id, args, search))
+    return cls.of(page, convert, lambda: counts.load((parent_id, search)))

@@ -1,0 +1,98 @@
+"""Assembles the Schema: the root fields, each with the permission that guards it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+from strawberry.types import ExecutionContext, Info
+
+from ccgraph.db import models as m
+from ccgraph.enums import Permission
+from ccgraph.resolvers import auth as auth_resolvers
+from ccgraph.resolvers import catalog as catalog_resolvers
+from ccgraph.resolvers import users as user_resolvers
+from ccgraph.schema.auth import LoginPayload, LogoutPayload
+from ccgraph.schema.business_units import BusinessUnit
+from ccgraph.schema.extensions import CloseSession, ErrorPolicy
+from ccgraph.schema.node import resolve_node
+from ccgraph.schema.permissions import requires, signed_in
+from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
+from ccgraph.schema.security_profiles import SecurityProfile
+from ccgraph.schema.teams import Team
+from ccgraph.schema.user_profiles import UserProfile
+from ccgraph.schema.users import User
+
+P = Permission
+catalog = catalog_resolvers.catalog_connection
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in user; null when the request carries no valid token.")
+    async def viewer(self, info: Info) -> User | None:
+        principal = info.context.principal
+        if principal is None:
+            return None
+        row = await info.context.loaders.user.load(principal.user_id)
+        return User.from_row(row) if row else None
+
+    @strawberry.field(description="Any object by its global ID.", extensions=[signed_in()])
+    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+        return await resolve_node(info, "id", id)
+
+    users = strawberry.field(
+        resolver=user_resolvers.list_users,
+        extensions=[requires(P.USERS_VIEW)],
+        description="Users, filtered and ordered; at most 100 a page.",
+    )
+    user = strawberry.field(resolver=user_resolvers.get_user, extensions=[requires(P.USERS_VIEW)])
+    skills = strawberry.field(
+        resolver=catalog_resolvers.list_skills,
+        extensions=[requires(P.SKILLS_VIEW)],
+        description="Skills; `notAssignedToUserId` gives the 'Add Skills' picker.",
+    )
+    user_profiles = catalog(m.UserProfile, UserProfile, P.USER_PROFILES_VIEW, "User (routing) profiles.")
+    queues = catalog(m.Queue, Queue, P.QUEUES_VIEW, "Queues.")
+    work_streams = catalog(m.WorkStream, WorkStream, P.WORK_STREAMS_VIEW, "Work streams (channels).")
+    presence_statuses = catalog(
+        m.PresenceStatus, PresenceStatus, P.PRESENCE_STATUSES_VIEW, "Presence statuses."
+    )
+    teams = catalog(m.Team, Team, P.TEAMS_VIEW, "Teams.")
+    security_profiles = catalog(
+        m.SecurityProfile, SecurityProfile, P.SECURITY_PROFILES_VIEW, "Security profiles."
+    )
+    business_units = catalog(
+        m.BusinessUnit,
+        BusinessUnit,
+        P.BUSINESS_UNITS_VIEW,
+        "Business units: the caller's own, or all with EXTERNAL_BUSINESS_UNIT_VIEW.",
+    )
+    permissions = catalog_resolvers.permissions_field
+
+
+@strawberry.type
+class Mutation:
+    login: LoginPayload = strawberry.mutation(
+        resolver=auth_resolvers.login,
+        description="Sign in; wrong credentials never say whether the username exists.",
+    )
+    logout: LogoutPayload = strawberry.mutation(
+        resolver=auth_resolvers.logout, extensions=[signed_in()], description="End this session."
+    )
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """ErrorPolicy logs what is unexpected; errors the client caused are not logged."""
+
+
+def build_schema(**kwargs: Any) -> Schema:
+    return Schema(query=Query, mutation=Mutation, extensions=[ErrorPolicy, CloseSession], **kwargs)
+
+
+schema = build_schema()

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from ccgraph.db import models as m
+from ccgraph.enums import Permission as PermissionValue
+from ccgraph.schema.enums import Permission
+from ccgraph.schema.node import node_type
+from ccgraph.schema.relay import Connection, nested_connection, page_args
+
+if TYPE_CHECKING:
+    from ccgraph.schema.users import User
+
+LazyUser = Annotated["User", strawberry.lazy("ccgraph.schema.users")]
+
+
+@strawberry.type(description="Rules a password must meet, and whether passwords are generated.")
+class PasswordPolicy:
+    min_length: int
+    require_uppercase: bool
+    require_lowercase: bool
+    require_digit: bool
+    require_symbol: bool
+    generate_random_passwords: bool = strawberry.field(
+        description="Passwords are generated and e-mailed; none may be typed in."
+    )
+
+
+@node_type(PermissionValue.SECURITY_PROFILES_VIEW, "security_profile")
+@strawberry.type(description="A named set of permissions and a password policy.")
+class SecurityProfile(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    description: str
+    permissions: list[Permission]
+    password_policy: PasswordPolicy
+
+    @classmethod
+    def from_row(cls, row: m.SecurityProfile) -> SecurityProfile:
+        return cls(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            permissions=sorted(
+                (PermissionValue(p) for p in row.permissions if p in PermissionValue.__members__),
+                key=list(PermissionValue).index,
+            ),
+            password_policy=PasswordPolicy(
+                min_length=row.password_min_length,
+                require_uppercase=row.password_require_uppercase,
+                require_lowercase=row.password_require_lowercase,
+                require_digit=row.password_require_digit,
+                require_symbol=row.password_require_symbol,
+                generate_random_passwords=row.generate_random_passwords,
+            ),
+        )
+
+    @strawberry.field(description="Users who hold this security profile.")
+    async def users(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[LazyUser]:
+        from ccgraph.schema.users import User
+
+        loaders = info.context.loaders
+        return await nested_connection(
+            Connection,
+            loaders.security_profile_users,
+            loaders.security_profile_users_count,
+            self.id,
+            page_args(first, after, last, before),
+            User.from_row,
+        )
+
+
+@strawberry.type(description="One entry of the permission catalogue.")
+class PermissionInfo:
+    name: Permission
+    description: str

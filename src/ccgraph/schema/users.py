@@ -1,0 +1,399 @@
+"""The User type: identity, organisation, contact, phone, routing and channel settings,
+its relations, and the effective settings routing uses."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from ccgraph.db import models as m
+from ccgraph.enums import Permission as PermissionValue
+from ccgraph.schema.business_units import BusinessUnit
+from ccgraph.schema.enums import AccessMode, DeliveryMode, Permission, PhoneType, SettingSource
+from ccgraph.schema.node import node_type
+from ccgraph.schema.relay import Connection, nested_connection, page_args
+from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
+from ccgraph.schema.security_profiles import SecurityProfile
+from ccgraph.schema.skills import UserSkillConnection
+from ccgraph.schema.teams import Team
+from ccgraph.schema.user_profiles import ChannelValue, UserProfile, channel_values
+from ccgraph.services.effective_settings import RoutingInputs, effective_settings
+
+
+@strawberry.type(description="Organisation information.")
+class UserOrganization:
+    job_title: str | None
+    department: str | None
+    employee_id: str | None
+
+
+@strawberry.type(description="Contact details.")
+class ContactDetails:
+    main_phone: str | None
+    mobile_phone: str | None
+    home_phone: str | None
+
+
+@strawberry.type
+class Address:
+    street1: str | None
+    street2: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    country: str | None = strawberry.field(description="ISO 3166-1 alpha-2 code.")
+
+
+@strawberry.type(description="The phone the agent answers on.")
+class PhoneSettings:
+    type: PhoneType
+    desk_phone_number: str | None
+    auto_accept: bool
+
+
+@strawberry.type(description="Channel settings (refusal timeouts, dialing, chats and emails).")
+class ChannelSettings:
+    refusal_timeouts: list[ChannelValue] = strawberry.field(description="Seconds, per channel.")
+    dialing_pattern: str | None
+    agent_voice_threshold: int | None
+    suppress_ringing: bool = strawberry.field(description="Suppress ringing on personal connection.")
+    concurrent_chats: int | None
+    auto_parked_emails: int | None
+    request_contact: bool
+
+
+@strawberry.type(description="Omnichannel session handling, when the business unit enables it.")
+class OmnichannelSettings:
+    max_contacts: list[ChannelValue] = strawberry.field(
+        description="Maximum simultaneous contacts per channel."
+    )
+    delivery_mode: DeliveryMode | None
+    total_contact_count: int | None
+
+
+@strawberry.type(description="WFO recording.")
+class WfoRecording:
+    system_domain: str | None
+    system_username: str | None
+    phones: list[str]
+
+
+@strawberry.type(description="WFM notification settings.")
+class WfmNotifications:
+    email: bool
+    sms: bool
+    in_app: bool
+
+
+@strawberry.type(description="A custom user field with its business unit's current label.")
+class CustomField:
+    slot: int
+    label: str
+    value: str | None
+
+
+@strawberry.type
+class EffectiveCapacity:
+    value: int | None
+    source: SettingSource | None
+
+
+@strawberry.type
+class EffectivePresence:
+    value: PresenceStatus | None
+    source: SettingSource | None
+
+
+@strawberry.type
+class EffectiveQueue:
+    value: Queue
+    source: SettingSource
+
+
+@strawberry.type
+class EffectiveWorkStream:
+    value: WorkStream
+    source: SettingSource
+
+
+@strawberry.type(
+    description="What routing uses: the user's capacity and default presence override the "
+    "profile's; queues and work streams are the union of both. Each value says its source."
+)
+class EffectiveSettings:
+    capacity: EffectiveCapacity
+    default_presence: EffectivePresence
+    queues: list[EffectiveQueue]
+    work_streams: list[EffectiveWorkStream]
+
+
+@node_type(PermissionValue.USERS_VIEW, "user")
+@strawberry.type(description="An agent, supervisor or administrator.")
+class User(relay.Node):
+    id: relay.NodeID[int]
+    username: str
+    first_name: str
+    last_name: str
+    email: str
+    enabled: bool
+    is_master_administrator: bool
+    timezone: str = strawberry.field(description="IANA time zone the user works in.")
+    country: str | None = strawberry.field(description="ISO 3166-1 alpha-2 code.")
+    city: str | None
+    capacity: int | None = strawberry.field(
+        description="The user's own capacity; null when it is inherited from the user profile."
+    )
+    access_mode: AccessMode
+    mailbox: str | None
+    max_release_preview: bool
+    crm_username: str | None
+    version: int = strawberry.field(description="Send it back with an update; a stale one conflicts.")
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[m.User]
+
+    @classmethod
+    def from_row(cls, row: m.User) -> User:
+        return cls(
+            id=row.id,
+            username=row.username,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            email=row.email,
+            enabled=row.enabled,
+            is_master_administrator=row.is_master_admin,
+            timezone=row.timezone,
+            country=row.country,
+            city=row.city,
+            capacity=row.capacity,
+            access_mode=row.access_mode,
+            mailbox=row.mailbox,
+            max_release_preview=row.max_release_preview,
+            crm_username=row.crm_username,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            row=row,
+        )
+
+    @strawberry.field
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @strawberry.field
+    def organization(self) -> UserOrganization:
+        r = self.row
+        return UserOrganization(job_title=r.job_title, department=r.department, employee_id=r.employee_id)
+
+    @strawberry.field
+    def contact(self) -> ContactDetails:
+        r = self.row
+        return ContactDetails(main_phone=r.main_phone, mobile_phone=r.mobile_phone, home_phone=r.home_phone)
+
+    @strawberry.field
+    def address(self) -> Address:
+        r = self.row
+        return Address(
+            street1=r.address_street1,
+            street2=r.address_street2,
+            city=r.address_city,
+            state=r.address_state,
+            postal_code=r.address_postal_code,
+            country=r.address_country,
+        )
+
+    @strawberry.field
+    def phone(self) -> PhoneSettings:
+        r = self.row
+        return PhoneSettings(
+            type=r.phone_type, desk_phone_number=r.desk_phone_number, auto_accept=r.auto_accept_calls
+        )
+
+    @strawberry.field
+    def channel_settings(self) -> ChannelSettings:
+        r = self.row
+        return ChannelSettings(
+            refusal_timeouts=channel_values(r.refusal_timeouts),
+            dialing_pattern=r.dialing_pattern,
+            agent_voice_threshold=r.agent_voice_threshold,
+            suppress_ringing=r.suppress_ringing,
+            concurrent_chats=r.concurrent_chats,
+            auto_parked_emails=r.auto_parked_emails,
+            request_contact=r.request_contact,
+        )
+
+    @strawberry.field
+    def omnichannel(self) -> OmnichannelSettings:
+        r = self.row
+        return OmnichannelSettings(
+            max_contacts=channel_values(r.osh_max_contacts),
+            delivery_mode=r.osh_delivery_mode,
+            total_contact_count=r.osh_total_contact_count,
+        )
+
+    @strawberry.field
+    def wfo_recording(self) -> WfoRecording:
+        r = self.row
+        return WfoRecording(
+            system_domain=r.wfo_system_domain,
+            system_username=r.wfo_system_username,
+            phones=list(r.wfo_phones or []),
+        )
+
+    @strawberry.field
+    def wfm_notifications(self) -> WfmNotifications:
+        r = self.row
+        return WfmNotifications(email=r.wfm_notify_email, sms=r.wfm_notify_sms, in_app=r.wfm_notify_in_app)
+
+    @strawberry.field(description="The five custom fields under their business unit's labels.")
+    async def custom_fields(self, info: Info) -> list[CustomField]:
+        unit = await info.context.loaders.business_unit.load(self.row.business_unit_id)
+        return [
+            CustomField(slot=slot, label=label, value=value)
+            for slot, (label, value) in enumerate(
+                zip(unit.custom_field_labels(), self.row.custom_values(), strict=True), 1
+            )
+        ]
+
+    @strawberry.field
+    async def business_unit(self, info: Info) -> BusinessUnit:
+        return BusinessUnit.from_row(await info.context.loaders.business_unit.load(self.row.business_unit_id))
+
+    @strawberry.field
+    async def team(self, info: Info) -> Team | None:
+        return await _one(info.context.loaders.team, self.row.team_id, Team.from_row)
+
+    @strawberry.field
+    async def manager(self, info: Info) -> User | None:
+        return await _one(info.context.loaders.user, self.row.manager_id, User.from_row)
+
+    @strawberry.field(description="Users whose manager this user is.")
+    async def direct_reports(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[User]:
+        loaders = info.context.loaders
+        return await nested_connection(
+            Connection,
+            loaders.direct_reports,
+            loaders.direct_reports_count,
+            self.id,
+            page_args(first, after, last, before),
+            User.from_row,
+        )
+
+    @strawberry.field
+    async def security_profiles(self, info: Info) -> list[SecurityProfile]:
+        rows = await info.context.loaders.user_security_profiles.load(self.id)
+        return [SecurityProfile.from_row(r) for r in rows]
+
+    @strawberry.field(description="Effective permissions: the union of the security profiles'.")
+    async def permissions(self, info: Info) -> list[Permission]:
+        rows = await info.context.loaders.user_security_profiles.load(self.id)
+        granted = {p for r in rows for p in r.permissions}
+        return [p for p in PermissionValue if p.value in granted]
+
+    @strawberry.field(description="The profile the user inherits settings from (at most one).")
+    async def user_profile(self, info: Info) -> UserProfile | None:
+        return await _one(info.context.loaders.user_profile, self.row.user_profile_id, UserProfile.from_row)
+
+    @strawberry.field(description="The user's own default presence; null when inherited.")
+    async def default_presence(self, info: Info) -> PresenceStatus | None:
+        return await _one(
+            info.context.loaders.presence_status, self.row.default_presence_id, PresenceStatus.from_row
+        )
+
+    @strawberry.field(description="The user's own queues, besides the profile's.")
+    async def queues(self, info: Info) -> list[Queue]:
+        return [Queue.from_row(r) for r in await info.context.loaders.user_queues.load(self.id)]
+
+    @strawberry.field(description="The user's own work streams, besides the profile's.")
+    async def work_streams(self, info: Info) -> list[WorkStream]:
+        return [WorkStream.from_row(r) for r in await info.context.loaders.user_work_streams.load(self.id)]
+
+    @strawberry.field(description="The user's skills, with proficiency on the edge.")
+    async def skills(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        search: str | None = None,
+    ) -> UserSkillConnection:
+        loaders = info.context.loaders
+        return await nested_connection(
+            UserSkillConnection,
+            loaders.user_skills,
+            loaders.user_skills_count,
+            self.id,
+            page_args(first, after, last, before),
+            lambda r: r,
+            search,
+        )
+
+    @strawberry.field
+    async def effective_settings(self, info: Info) -> EffectiveSettings:
+        loaders = info.context.loaders
+        row = self.row
+        profile = await _one(loaders.user_profile, row.user_profile_id, lambda p: p)
+        profile_id = profile.id if profile else None
+        (
+            user_presence,
+            profile_presence,
+            user_queues,
+            profile_queues,
+            user_streams,
+            profile_streams,
+        ) = await asyncio.gather(
+            _one(loaders.presence_status, row.default_presence_id, lambda p: p),
+            _one(loaders.presence_status, profile.default_presence_id if profile else None, lambda p: p),
+            loaders.user_queues.load(row.id),
+            _many(loaders.profile_queues, profile_id),
+            loaders.user_work_streams.load(row.id),
+            _many(loaders.profile_work_streams, profile_id),
+        )
+        settings = effective_settings(
+            RoutingInputs(
+                user_capacity=row.capacity,
+                profile_capacity=profile.capacity if profile else None,
+                user_default_presence=user_presence,
+                profile_default_presence=profile_presence,
+                user_queues=user_queues,
+                profile_queues=profile_queues,
+                user_work_streams=user_streams,
+                profile_work_streams=profile_streams,
+            )
+        )
+        presence = settings.default_presence
+        return EffectiveSettings(
+            capacity=EffectiveCapacity(value=settings.capacity.value, source=settings.capacity.source),
+            default_presence=EffectivePresence(
+                value=PresenceStatus.from_row(presence.value) if presence.value else None,
+                source=presence.source,
+            ),
+            queues=[EffectiveQueue(value=Queue.from_row(q.value), source=q.source) for q in settings.queues],
+            work_streams=[
+                EffectiveWorkStream(value=WorkStream.from_row(w.value), source=w.source)
+                for w in settings.work_streams
+            ],
+        )
+
+
+async def _one(loader, key, convert):  # noqa: ANN001, ANN202
+    if key is None:
+        return None
+    row = await loader.load(key)
+    return convert(row) if row is not None else None
+
+
+async def _many(loader, key):  # noqa: ANN001, ANN202
+    return [] if key is None else await loader.load(key)

@@ -1,0 +1,1 @@
+"""Business rules and use cases. Knows SQLAlchemy; knows nothing of GraphQL."""

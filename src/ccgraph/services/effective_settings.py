@@ -1,0 +1,74 @@
+"""What routing actually uses for a user (Dynamics 365 "Create and manage users and user
+profiles"): the user's capacity and default presence override the profile's; work streams and
+queues are the union of the user's and the profile's. Each value says where it came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from ccgraph.enums import SettingSource
+
+
+class HasId(Protocol):
+    id: int
+
+
+T = TypeVar("T")
+R = TypeVar("R", bound=HasId)
+
+
+@dataclass(frozen=True, slots=True)
+class Sourced(Generic[T]):
+    value: T | None
+    source: SettingSource | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingInputs(Generic[R]):
+    """The raw values on both sides; None means "not set"."""
+
+    user_capacity: int | None
+    profile_capacity: int | None
+    user_default_presence: R | None
+    profile_default_presence: R | None
+    user_queues: Iterable[R]
+    profile_queues: Iterable[R]
+    user_work_streams: Iterable[R]
+    profile_work_streams: Iterable[R]
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveSettings(Generic[R]):
+    capacity: Sourced[int]
+    default_presence: Sourced[R]
+    queues: list[Sourced[R]]
+    work_streams: list[Sourced[R]]
+
+
+def effective_settings(inputs: RoutingInputs[R]) -> EffectiveSettings[R]:
+    return EffectiveSettings(
+        capacity=_override(inputs.user_capacity, inputs.profile_capacity),
+        default_presence=_override(inputs.user_default_presence, inputs.profile_default_presence),
+        queues=_union(inputs.user_queues, inputs.profile_queues),
+        work_streams=_union(inputs.user_work_streams, inputs.profile_work_streams),
+    )
+
+
+def _override(user_value: T | None, profile_value: T | None) -> Sourced[T]:
+    if user_value is not None:
+        return Sourced(user_value, SettingSource.USER)
+    if profile_value is not None:
+        return Sourced(profile_value, SettingSource.PROFILE)
+    return Sourced(None, None)
+
+
+def _union(user_values: Iterable[R], profile_values: Iterable[R]) -> list[Sourced[R]]:
+    merged: dict[int, Sourced[R]] = {v.id: Sourced(v, SettingSource.USER) for v in user_values}
+    for value in profile_values:
+        seen = merged.get(value.id)
+        merged[value.id] = (
+            Sourced(seen.value, SettingSource.BOTH) if seen else Sourced(value, SettingSource.PROFILE)
+        )
+    return list(merged.values())

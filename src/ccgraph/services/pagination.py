@@ -1,0 +1,197 @@
+"""Keyset (cursor) pagination: stable under insertions, so a selection made across pages
+stays valid. A page of one list, or a page per parent in one statement (nested connections)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ccgraph.db.base import UtcDateTime
+from ccgraph.services.errors import InputError
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class PageArgs:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def size(self) -> int:
+        for name in ("first", "last"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
+                raise InputError(name, f"must be between 0 and {MAX_PAGE_SIZE}, got {value}")
+        if self.first is not None and self.last is not None:
+            raise InputError("last", "give either first or last, not both")
+        if self.first is not None:
+            return self.first
+        return self.last if self.last is not None else DEFAULT_PAGE_SIZE
+
+    @property
+    def backwards(self) -> bool:
+        return self.last is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Ordering:
+    """Sort key columns; the last one must be unique (the primary key) so the order is total."""
+
+    columns: tuple[ColumnElement[Any], ...]
+    descending: bool = False
+
+    def clauses(self, reverse: bool = False) -> list[ColumnElement[Any]]:
+        down = self.descending != reverse
+        return [c.desc() if down else c.asc() for c in self.columns]
+
+    def cursor_for(self, keys: Sequence[Any]) -> str:
+        values = [_jsonable(k) for k in keys]
+        return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+    def decode(self, argument: str, cursor: str) -> tuple[Any, ...]:
+        try:
+            values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            if not isinstance(values, list) or len(values) != len(self.columns):
+                raise ValueError
+            return tuple(
+                datetime.fromisoformat(v) if isinstance(c.type, UtcDateTime) else v
+                for c, v in zip(self.columns, values, strict=True)
+            )
+        except (ValueError, binascii.Error, UnicodeDecodeError, TypeError) as exc:
+            raise InputError(argument, "is not a cursor of this list") from exc
+
+    def after(self, argument: str, cursor: str) -> ColumnElement[bool]:
+        key = tuple_(*self.columns)
+        value = tuple_(*self.decode(argument, cursor))
+        return key < value if self.descending else key > value
+
+    def before(self, argument: str, cursor: str) -> ColumnElement[bool]:
+        key = tuple_(*self.columns)
+        value = tuple_(*self.decode(argument, cursor))
+        return key > value if self.descending else key < value
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+@dataclass(slots=True)
+class Page:
+    """Rows of the page in order, each with its cursor."""
+
+    rows: list[Any]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def _windowed(stmt: Select[Any], ordering: Ordering, args: PageArgs) -> Select[Any]:
+    if args.after:
+        stmt = stmt.where(ordering.after("after", args.after))
+    if args.before:
+        stmt = stmt.where(ordering.before("before", args.before))
+    return stmt
+
+
+def _page(rows: Sequence[tuple[Any, ...]], ordering: Ordering, args: PageArgs, size: int) -> Page:
+    """`rows` end with the sort keys; one more row than `size` means there is more."""
+    n = len(ordering.columns)
+    more = len(rows) > size
+    rows = list(rows[:size])
+    if args.backwards:
+        rows.reverse()
+        has_next, has_previous = args.before is not None, more
+    else:
+        has_next, has_previous = more, args.after is not None
+    return Page(
+        rows=[_strip(r, n) for r in rows],
+        cursors=[ordering.cursor_for(r[-n:]) for r in rows],
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+    )
+
+
+def _strip(row: tuple[Any, ...], keys: int) -> Any:
+    shown = row[:-keys]
+    return shown[0] if len(shown) == 1 else tuple(shown)
+
+
+async def fetch_page(session: AsyncSession, stmt: Select[Any], ordering: Ordering, args: PageArgs) -> Page:
+    """One page of `stmt`'s rows. `stmt` selects what the page shows; sort keys are added."""
+    size = args.size()
+    stmt = _windowed(stmt, ordering, args).add_columns(*ordering.columns)
+    stmt = stmt.order_by(*ordering.clauses(reverse=args.backwards)).limit(size + 1)
+    rows = (await session.execute(stmt)).all()
+    return _page([tuple(r) for r in rows], ordering, args, size)
+
+
+async def count(session: AsyncSession, stmt: Select[Any]) -> int:
+    return (
+        await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    ).scalar_one()
+
+
+async def fetch_pages_by_parent(
+    session: AsyncSession,
+    stmt: Select[Any],
+    entity: type,
+    parent: ColumnElement[int],
+    parent_ids: Sequence[int],
+    ordering: Ordering,
+    args: PageArgs,
+    extras: Sequence[ColumnElement[Any]] = (),
+) -> dict[int, Page]:
+    """A page per parent in one statement: ROW_NUMBER() over each parent's rows.
+
+    `stmt` selects `entity` (plus `extras`) joined to the parent column; the result maps each
+    parent id to its page of `entity` rows, or `(entity, *extras)` tuples when extras are given.
+    """
+    size = args.size()
+    stmt = _windowed(stmt, ordering, args).where(parent.in_(parent_ids))
+    rank = func.row_number().over(partition_by=parent, order_by=ordering.clauses(args.backwards))
+    n_keys, n_extras = len(ordering.columns), len(extras)
+    inner = stmt.with_only_columns(
+        entity.id.label("page_id"),
+        *[e.label(f"page_x{i}") for i, e in enumerate(extras)],
+        parent.label("page_parent"),
+        rank.label("page_rank"),
+        *[c.label(f"page_k{i}") for i, c in enumerate(ordering.columns)],
+    ).subquery()
+    outer = (
+        select(
+            entity,
+            *[inner.c[f"page_x{i}"] for i in range(n_extras)],
+            inner.c["page_parent"],
+            *[inner.c[f"page_k{i}"] for i in range(n_keys)],
+        )
+        .join(inner, entity.id == inner.c["page_id"])
+        .where(inner.c["page_rank"] <= size + 1)
+        .order_by(inner.c["page_parent"], inner.c["page_rank"])
+    )
+    grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for r in (await session.execute(outer)).all():
+        *shown, parent_id = r[: 1 + n_extras + 1]
+        grouped[parent_id].append((*shown, *r[-n_keys:]))
+    return {pid: _page(grouped.get(pid, []), ordering, args, size) for pid in parent_ids}
+
+
+async def count_by_parent(
+    session: AsyncSession, stmt: Select[Any], parent: ColumnElement[int], parent_ids: Sequence[int]
+) -> dict[int, int]:
+    inner = stmt.order_by(None).where(parent.in_(parent_ids)).add_columns(parent.label("page_parent"))
+    sub = inner.subquery()
+    rows = await session.execute(select(sub.c["page_parent"], func.count()).group_by(sub.c["page_parent"]))
+    counts = dict(rows.all())
+    return {pid: counts.get(pid, 0) for pid in parent_ids}

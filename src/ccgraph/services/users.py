@@ -1,0 +1,88 @@
+"""Reading users: the directory's filters and orderings."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from ccgraph.auth.principal import Principal
+from ccgraph.db import models as m
+from ccgraph.db.search import contains_ci
+from ccgraph.services.pagination import Ordering
+from ccgraph.services.scope import visible
+
+
+class UserOrderField(enum.Enum):
+    USERNAME = "username"
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    EMAIL = "email"
+    CREATED_AT = "created_at"
+
+
+USER_ORDER = Ordering((m.User.username, m.User.id))
+SKILL_ORDER = Ordering((m.Skill.name, m.Skill.id))
+
+
+def user_ordering(field: UserOrderField, descending: bool) -> Ordering:
+    return Ordering((getattr(m.User, field.value), m.User.id), descending=descending)
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilter:
+    search: str | None = None
+    enabled: bool | None = None
+    team_id: int | None = None
+    user_profile_id: int | None = None
+    security_profile_id: int | None = None
+    skill_id: int | None = None
+    not_skill_id: int | None = None
+    business_unit_id: int | None = None
+
+
+def search_users(stmt: Select[Any], search: str | None) -> Select[Any]:
+    if not search or not search.strip():
+        return stmt
+    return stmt.where(contains_ci(search, m.User.username, m.User.first_name, m.User.last_name, m.User.email))
+
+
+def users_query(principal: Principal, f: UserFilter) -> Select[Any]:
+    stmt = search_users(select(m.User).where(visible(principal, m.User.business_unit_id)), f.search)
+    if f.enabled is not None:
+        stmt = stmt.where(m.User.enabled.is_(f.enabled))
+    if f.team_id is not None:
+        stmt = stmt.where(m.User.team_id == f.team_id)
+    if f.user_profile_id is not None:
+        stmt = stmt.where(m.User.user_profile_id == f.user_profile_id)
+    if f.business_unit_id is not None:
+        stmt = stmt.where(m.User.business_unit_id == f.business_unit_id)
+    if f.security_profile_id is not None:
+        link = m.user_security_profiles.c
+        stmt = stmt.where(
+            select(link.user_id)
+            .where(link.user_id == m.User.id, link.security_profile_id == f.security_profile_id)
+            .exists()
+        )
+    if f.skill_id is not None:
+        stmt = stmt.where(_has_skill(f.skill_id))
+    if f.not_skill_id is not None:
+        stmt = stmt.where(~_has_skill(f.not_skill_id))
+    return stmt
+
+
+def _has_skill(skill_id: int) -> Any:
+    return (
+        select(m.UserSkill.user_id)
+        .where(m.UserSkill.user_id == m.User.id, m.UserSkill.skill_id == skill_id)
+        .exists()
+    )
+
+
+def user_skills_query(search: str | None) -> Select[Any]:
+    stmt = select(m.Skill).join(m.UserSkill, m.UserSkill.skill_id == m.Skill.id)
+    if search and search.strip():
+        stmt = stmt.where(contains_ci(search, m.Skill.name, m.Skill.description))
+    return stmt

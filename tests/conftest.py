@@ -1,0 +1,176 @@
+"""Fixtures: a real database (a SQLite file, and PostgreSQL when CCGRAPH_TEST_DATABASE_URL is
+set) migrated by Alembic, and the real ASGI app reached over HTTP through httpx."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ccgraph.app import create_app
+from ccgraph.auth.passwords import Passwords
+from ccgraph.config import Settings
+from ccgraph.db.engine import create_engine, session_factory
+from ccgraph.db.migrate import upgrade
+from ccgraph.services.bootstrap import initialize
+
+ADMIN_PASSWORD = "admin-password-123"
+PG_URL = os.environ.get("CCGRAPH_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def cheap_settings(database_url: str, **overrides: Any) -> Settings:
+    """Argon2 at its cheapest: tests check behaviour, not hashing cost."""
+    return Settings(
+        database_url=database_url,
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        argon2_parallelism=1,
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once; every test starts from a copy of the migrated file."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = create_engine(cheap_settings(f"sqlite+aiosqlite:///{path}"))
+
+    async def migrate() -> None:
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(migrate())
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "ccgraph.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    # PostgreSQL: a fresh schema per test, reached through the search_path.
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(cheap_settings(PG_URL))
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    engine = create_engine(cheap_settings(url))
+    await upgrade(engine)
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return cheap_settings(database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def db(app: Any) -> AsyncIterator[AsyncSession]:
+    """A session on the app's own engine, for arranging data and checking what was written."""
+    async with session_factory(app.state.engine)() as session:
+        yield session
+
+
+@pytest.fixture
+async def admin(app: Any, db: AsyncSession, settings: Settings) -> Any:
+    return await initialize(db, Passwords(settings), admin_username="admin", admin_password=ADMIN_PASSWORD)
+
+
+class Api:
+    """A GraphQL client over real HTTP to the ASGI app."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.token: str | None = None
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        headers = {}
+        bearer = token if token is not None else self.token
+        if bearer:
+            headers["authorization"] = f"Bearer {bearer}"
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+        body = await self.post(query, variables, **kw)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def login(self, username: str, password: str) -> str:
+        data = await self.data(
+            "mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) "
+            "{ token userErrors { code message } } }",
+            {"u": username, "p": password},
+            token="",
+        )
+        assert data["login"]["userErrors"] == [], data
+        return data["login"]["token"]
+
+
+@pytest.fixture
+async def api(app: Any) -> AsyncIterator[Api]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Api(client)
+
+
+@pytest.fixture
+async def admin_api(api: Api, admin: Any) -> Api:
+    api.token = await api.login("admin", ADMIN_PASSWORD)
+    return api
+
+
+class StatementCounter:
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine.sync_engine
+        self.statements: list[str] = []
+
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+            self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        self.statements.clear()
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+@pytest.fixture
+def sql_counter(app: Any) -> StatementCounter:
+    return StatementCounter(app.state.engine)
