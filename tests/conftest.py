@@ -54,35 +54,29 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(params=BACKENDS)
-async def database_url(
+async def settings(
     request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
-) -> AsyncIterator[str]:
+) -> AsyncIterator[Settings]:
     if request.param == "sqlite":
         path = tmp_path / "ccgraph.db"
         shutil.copy(sqlite_template, path)
-        yield f"sqlite+aiosqlite:///{path}"
+        yield cheap_settings(f"sqlite+aiosqlite:///{path}")
         return
-    # PostgreSQL: a fresh schema per test, reached through the search_path.
+    # PostgreSQL: a fresh schema per test, so tests stay independent.
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(cheap_settings(PG_URL))
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    engine = create_engine(cheap_settings(url))
+    settings = cheap_settings(PG_URL, database_schema=schema)
+    engine = create_engine(settings)
     await upgrade(engine)
     await engine.dispose()
     try:
-        yield url
+        yield settings
     finally:
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return cheap_settings(database_url)
 
 
 @pytest.fixture

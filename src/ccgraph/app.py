@@ -64,7 +64,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     engine = create_engine(settings)
     sessions = session_factory(engine)
-    graphql = GraphQLApp(settings, sessions, Passwords(settings))
+    passwords = Passwords(settings)
+    graphql = GraphQLApp(settings, sessions, passwords)
 
     async def healthz(_request: Request) -> Response:
         async with engine.connect() as connection:
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.passwords = passwords
     return app
 
 

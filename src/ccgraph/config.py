@@ -16,6 +16,7 @@ def _bool(value: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    database_schema: str = ""  # PostgreSQL only: the schema to work in (search_path)
     env: str = "development"
     host: str = "127.0.0.1"
     port: int = 8000

@@ -23,6 +23,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         "max_overflow": settings.db_pool_size,
         "pool_pre_ping": True,
     }
+    if settings.database_schema:
+        kwargs["connect_args"] = {"server_settings": {"search_path": settings.database_schema}}
     return create_async_engine(url, **kwargs)
 
 

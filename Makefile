@@ -1,0 +1,50 @@
+# ccgraph: `make run` to try it, `make test` to check it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run install install-test test lint format schema bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## Migrate the embedded database, load the demo organisation if empty, serve GraphiQL.
+run: install
+	$(BIN)/ccgraph init
+	$(BIN)/ccgraph demo
+	$(BIN)/ccgraph serve --host $(HOST) --port $(PORT)
+
+## The whole suite (PostgreSQL too when CCGRAPH_TEST_DATABASE_URL is set).
+test: install-test
+	$(BIN)/pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+
+format: install-test
+	$(BIN)/ruff format src tests bench
+
+## Regenerate the checked-in SDL.
+schema: install
+	$(BIN)/ccgraph export-schema --output schema.graphql
+
+bench: install-test
+	$(BIN)/python bench/nested_query.py
+
+clean:
+	rm -rf $(VENV) ccgraph.db ccgraph.db-wal ccgraph.db-shm .pytest_cache .ruff_cache

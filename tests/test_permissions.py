@@ -1,0 +1,81 @@
+"""`@requiresPermission`: what the SDL declares is what the server enforces, field by field.
+The list of guarded fields is read from the schema, so a new field is covered without edits."""
+
+from pathlib import Path
+
+import pytest
+from graphql import build_schema, get_named_type, is_leaf_type, is_non_null_type
+from graphql.pyutils import Undefined
+
+from ccgraph.db import models as m
+from ccgraph.enums import Permission
+from ccgraph.schema.schema import schema
+from tests import factories as f
+
+SDL = build_schema(schema.as_str())
+
+
+def guarded_root_fields():
+    for field_name, field in SDL.query_type.fields.items():
+        directives = field.ast_node.directives or ()
+        directive = next((d for d in directives if d.name.value == "requiresPermission"), None)
+        if directive is None:
+            continue
+        permissions = [v.value for v in directive.arguments[0].value.values]
+        yield field_name, field, [Permission(p) for p in permissions]
+
+
+GUARDED = list(guarded_root_fields())
+
+
+def query_for(name, field) -> str:
+    args = [
+        f'{arg_name}: "{f.gid("User", 1)}"'
+        for arg_name, arg in field.args.items()
+        if is_non_null_type(arg.type) and arg.default_value is Undefined
+    ]
+    call = f"{name}({', '.join(args)})" if args else name
+    selection = "" if is_leaf_type(get_named_type(field.type)) else " { __typename }"
+    return f"{{ {call}{selection} }}"
+
+
+def test_every_root_field_but_viewer_node_and_permissions_is_guarded():
+    unguarded = set(SDL.query_type.fields) - {name for name, _, _ in GUARDED}
+    assert unguarded == {"viewer", "node", "permissions"}
+
+
+def test_the_checked_in_sdl_declares_the_directive():
+    text = (Path(__file__).parent.parent / "schema.graphql").read_text()
+    assert "directive @requiresPermission(permissions: [Permission!]!) on FIELD_DEFINITION" in text
+    assert "users(" in text and "@requiresPermission(permissions: [USERS_VIEW])" in text
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in GUARDED])
+async def test_guarded_root_field_needs_a_token_and_its_permission(name, app, api, admin, db):
+    _, field, needed = next(g for g in GUARDED if g[0] == name)
+    unit = await db.get(m.BusinessUnit, 1)
+    nothing = await f.security_profile(db, unit, [])
+    others = [p for p in Permission if p not in needed]
+    almost = await f.security_profile(db, unit, others)
+    exact = await f.security_profile(db, unit, needed)
+    await f.user(
+        db, unit, "nobody", password="password-1234", passwords=app.state.passwords, profiles=[nothing]
+    )
+    await f.user(
+        db, unit, "almost", password="password-1234", passwords=app.state.passwords, profiles=[almost]
+    )
+    await f.user(db, unit, "exact", password="password-1234", passwords=app.state.passwords, profiles=[exact])
+    await db.commit()
+    query = query_for(name, field)
+
+    body = await api.post(query, token="")
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", body
+
+    for username in ("nobody", "almost"):
+        body = await api.post(query, token=await api.login(username, "password-1234"))
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "FORBIDDEN", body
+        assert all(p.value in error["message"] for p in needed)
+
+    body = await api.post(query, token=await api.login("exact", "password-1234"))
+    assert "errors" not in body, body
