@@ -1,21 +1,13 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
-
 import strawberry
 from strawberry import relay
-from strawberry.types import Info
 
 from ccgraph.db import models as m
 from ccgraph.enums import Permission as PermissionValue
 from ccgraph.schema.enums import Permission
 from ccgraph.schema.node import node_type
-from ccgraph.schema.relay import Connection, nested_connection, page_args
-
-if TYPE_CHECKING:
-    from ccgraph.schema.users import User
-
-LazyUser = Annotated["User", strawberry.lazy("ccgraph.schema.users")]
+from ccgraph.schema.user_connections import users_field
 
 
 @strawberry.type(description="Rules a password must meet, and whether passwords are generated.")
@@ -59,26 +51,7 @@ class SecurityProfile(relay.Node):
             ),
         )
 
-    @strawberry.field(description="Users who hold this security profile.")
-    async def users(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[LazyUser]:
-        from ccgraph.schema.users import User
-
-        loaders = info.context.loaders
-        return await nested_connection(
-            Connection,
-            loaders.security_profile_users,
-            loaders.security_profile_users_count,
-            self.id,
-            page_args(first, after, last, before),
-            User.from_row,
-        )
+    users = users_field("security_profile_users", "Users who hold this security profile.")
 
 
 @strawberry.type(description="One entry of the permission catalogue.")

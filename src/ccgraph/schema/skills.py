@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from ccgraph.schema.users import User
 
 LazyUser = Annotated["User", strawberry.lazy("ccgraph.schema.users")]
+T = TypeVar("T")
 
 
 @node_type(Permission.SKILLS_VIEW, "skill")
@@ -54,73 +56,46 @@ class Skill(relay.Node):
         last: int | None = None,
         before: str | None = None,
         search: str | None = None,
-    ) -> SkillUserConnection:
+    ) -> ProficiencyConnection[LazyUser]:
+        from ccgraph.schema.users import User
+
         loaders = info.context.loaders
         return await nested_connection(
-            SkillUserConnection,
+            ProficiencyConnection,
             loaders.skill_users,
             loaders.skill_users_count,
             self.id,
             page_args(first, after, last, before),
-            lambda r: r,
+            User.from_row,
             search,
         )
 
 
-@strawberry.type(description="A user's skill, with the user's proficiency on the edge.")
-class UserSkillEdge:
+@strawberry.type(description="An edge that carries the user's proficiency in the skill.")
+class ProficiencyEdge(Generic[T]):
     cursor: str
-    node: Skill
+    node: T
     proficiency: int = strawberry.field(description="1 is the most proficient, 20 the least.")
 
 
-@strawberry.type
-class UserSkillConnection:
-    edges: list[UserSkillEdge]
+@strawberry.type(description="Skills of a user, or users of a skill, with the proficiency on each edge.")
+class ProficiencyConnection(Generic[T]):
+    edges: list[ProficiencyEdge[T]]
     page_info: PageInfo
-    _count: strawberry.Private[Any]
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
-    @strawberry.field
+    @strawberry.field(description="How many items the whole list holds, across pages.")
     async def total_count(self) -> int:
         return await self._count()
 
     @classmethod
-    def of(cls, page: Page, _convert: Any, count: Any) -> UserSkillConnection:
+    def of(
+        cls, page: Page, convert: Callable[[Any], T], count: Callable[[], Awaitable[int]]
+    ) -> ProficiencyConnection[T]:
         return cls(
             edges=[
-                UserSkillEdge(cursor=c, node=Skill.from_row(skill), proficiency=proficiency)
-                for (skill, proficiency), c in zip(page.rows, page.cursors, strict=True)
-            ],
-            page_info=PageInfo.of(page),
-            _count=count,
-        )
-
-
-@strawberry.type(description="A user who has the skill, with their proficiency on the edge.")
-class SkillUserEdge:
-    cursor: str
-    node: LazyUser
-    proficiency: int = strawberry.field(description="1 is the most proficient, 20 the least.")
-
-
-@strawberry.type
-class SkillUserConnection:
-    edges: list[SkillUserEdge]
-    page_info: PageInfo
-    _count: strawberry.Private[Any]
-
-    @strawberry.field
-    async def total_count(self) -> int:
-        return await self._count()
-
-    @classmethod
-    def of(cls, page: Page, _convert: Any, count: Any) -> SkillUserConnection:
-        from ccgraph.schema.users import User
-
-        return cls(
-            edges=[
-                SkillUserEdge(cursor=c, node=User.from_row(user), proficiency=proficiency)
-                for (user, proficiency), c in zip(page.rows, page.cursors, strict=True)
+                ProficiencyEdge(cursor=c, node=convert(row), proficiency=proficiency)
+                for (row, proficiency), c in zip(page.rows, page.cursors, strict=True)
             ],
             page_info=PageInfo.of(page),
             _count=count,

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
-
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
@@ -10,13 +8,8 @@ from ccgraph.db import models as m
 from ccgraph.enums import Permission
 from ccgraph.schema.enums import Channel
 from ccgraph.schema.node import node_type
-from ccgraph.schema.relay import Connection, nested_connection, page_args
 from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
-
-if TYPE_CHECKING:
-    from ccgraph.schema.users import User
-
-LazyUser = Annotated["User", strawberry.lazy("ccgraph.schema.users")]
+from ccgraph.schema.user_connections import users_field
 
 
 @strawberry.type(description="A number per channel, e.g. the maximum simultaneous contacts.")
@@ -66,23 +59,4 @@ class UserProfile(relay.Node):
         rows = await info.context.loaders.profile_work_streams.load(self.id)
         return [WorkStream.from_row(r) for r in rows]
 
-    @strawberry.field(description="Users who inherit this profile.")
-    async def users(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[LazyUser]:
-        from ccgraph.schema.users import User
-
-        loaders = info.context.loaders
-        return await nested_connection(
-            Connection,
-            loaders.profile_users,
-            loaders.profile_users_count,
-            self.id,
-            page_args(first, after, last, before),
-            User.from_row,
-        )
+    users = users_field("profile_users", "Users who inherit this profile.")

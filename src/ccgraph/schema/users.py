@@ -15,11 +15,12 @@ from ccgraph.enums import Permission as PermissionValue
 from ccgraph.schema.business_units import BusinessUnit
 from ccgraph.schema.enums import AccessMode, DeliveryMode, Permission, PhoneType, SettingSource
 from ccgraph.schema.node import node_type
-from ccgraph.schema.relay import Connection, nested_connection, page_args
+from ccgraph.schema.relay import nested_connection, page_args
 from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
 from ccgraph.schema.security_profiles import SecurityProfile
-from ccgraph.schema.skills import UserSkillConnection
+from ccgraph.schema.skills import ProficiencyConnection, Skill
 from ccgraph.schema.teams import Team
+from ccgraph.schema.user_connections import users_field
 from ccgraph.schema.user_profiles import ChannelValue, UserProfile, channel_values
 from ccgraph.services.effective_settings import RoutingInputs, effective_settings
 
@@ -271,24 +272,7 @@ class User(relay.Node):
     async def manager(self, info: Info) -> User | None:
         return await _one(info.context.loaders.user, self.row.manager_id, User.from_row)
 
-    @strawberry.field(description="Users whose manager this user is.")
-    async def direct_reports(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[User]:
-        loaders = info.context.loaders
-        return await nested_connection(
-            Connection,
-            loaders.direct_reports,
-            loaders.direct_reports_count,
-            self.id,
-            page_args(first, after, last, before),
-            User.from_row,
-        )
+    direct_reports = users_field("direct_reports", "Users whose manager this user is.")
 
     @strawberry.field
     async def security_profiles(self, info: Info) -> list[SecurityProfile]:
@@ -328,15 +312,15 @@ class User(relay.Node):
         last: int | None = None,
         before: str | None = None,
         search: str | None = None,
-    ) -> UserSkillConnection:
+    ) -> ProficiencyConnection[Skill]:
         loaders = info.context.loaders
         return await nested_connection(
-            UserSkillConnection,
+            ProficiencyConnection,
             loaders.user_skills,
             loaders.user_skills_count,
             self.id,
             page_args(first, after, last, before),
-            lambda r: r,
+            Skill.from_row,
             search,
         )
 
