@@ -21,7 +21,6 @@ import httpx
 from sqlalchemy import event, insert
 
 from ccgraph.app import create_app
-from ccgraph.auth.passwords import Passwords
 from ccgraph.config import Settings
 from ccgraph.db import models as m
 from ccgraph.db.engine import session_factory
