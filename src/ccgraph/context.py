@@ -15,6 +15,7 @@ from starlette.responses import Response
 from ccgraph.auth.passwords import Passwords
 from ccgraph.auth.principal import Principal
 from ccgraph.config import Settings
+from ccgraph.services.writes import Actor
 
 if TYPE_CHECKING:
     from ccgraph.loaders import Loaders
@@ -44,6 +45,20 @@ class Context:
             if self._session is None:
                 self._session = self.sessions()
             yield self._session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """The session for a write; afterwards the loaders start afresh, since what they
+        cached before the write may no longer be true."""
+        async with self.db() as session:
+            yield session
+        self._loaders = None
+
+    @property
+    def actor(self) -> Actor:
+        if self.principal is None:
+            raise RuntimeError("a write needs a signed-in principal")
+        return Actor(self.principal, self.request_id)
 
     async def close(self) -> None:
         # Taking the lock waits for a loader that is still using the session.

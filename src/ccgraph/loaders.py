@@ -40,6 +40,7 @@ class Loaders:
         self.work_stream = self._by_id(m.WorkStream)
         self.skill = self._by_id(m.Skill)
         self.security_profile = self._by_id(m.SecurityProfile)
+        self.audit_event = self._by_id(m.AuditEvent)
 
         self.user_queues = self._linked(m.user_queues.c.user_id, m.user_queues.c.queue_id, m.Queue)
         self.user_work_streams = self._linked(

@@ -55,10 +55,11 @@ _WRITE_OPTION = "ccgraph_write"
 async def begin_write(session: AsyncSession) -> None:
     """Start the session's transaction as a write transaction.
 
-    Call it first in a use case that writes; on PostgreSQL it is an ordinary BEGIN.
+    Call it first in a use case that writes; on PostgreSQL it is an ordinary BEGIN. What the
+    session still holds from before (a read, or a validate-only write) is rolled back.
     """
     if session.in_transaction():
-        await session.commit()
+        await session.rollback()
     await session.connection(execution_options={_WRITE_OPTION: True})
 
 

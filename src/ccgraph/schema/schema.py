@@ -11,8 +11,11 @@ from strawberry.types import ExecutionContext, Info
 
 from ccgraph.db import models as m
 from ccgraph.enums import Permission
+from ccgraph.resolvers import audit as audit_resolvers
 from ccgraph.resolvers import auth as auth_resolvers
 from ccgraph.resolvers import catalog as catalog_resolvers
+from ccgraph.resolvers import catalog_mutations as cm
+from ccgraph.resolvers import user_mutations as um
 from ccgraph.resolvers import users as user_resolvers
 from ccgraph.schema.auth import LoginPayload, LogoutPayload
 from ccgraph.schema.business_units import BusinessUnit
@@ -71,6 +74,11 @@ class Query:
         "Business units: the caller's own, or all with EXTERNAL_BUSINESS_UNIT_VIEW.",
     )
     permissions = catalog_resolvers.permissions_field
+    audit_events = strawberry.field(
+        resolver=audit_resolvers.audit_events,
+        extensions=[requires(P.AUDIT_VIEW)],
+        description="The audit trail, newest first.",
+    )
 
 
 @strawberry.type
@@ -82,6 +90,56 @@ class Mutation:
     logout: LogoutPayload = strawberry.mutation(
         resolver=auth_resolvers.logout, extensions=[signed_in()], description="End this session."
     )
+
+    user_create = strawberry.mutation(
+        resolver=um.user_create,
+        extensions=[requires(P.USERS_CREATE)],
+        description="Create a user; skills in the input need SKILLS_EDIT as well. All or nothing.",
+    )
+    user_copy = strawberry.mutation(
+        resolver=um.user_copy,
+        extensions=[requires(P.USERS_CREATE, P.SKILLS_EDIT)],
+        description="Create a user like an existing one (NICE 'Copy').",
+    )
+    user_update = strawberry.mutation(
+        resolver=um.user_update,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Change a user; a stale `version` is a CONFLICT and nothing is applied.",
+    )
+    user_enable = strawberry.mutation(resolver=um.user_enable, extensions=[requires(P.USERS_EDIT)])
+    user_disable = strawberry.mutation(
+        resolver=um.user_disable,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Disable a user: every session and access key of theirs stops working at once.",
+    )
+    user_delete = strawberry.mutation(
+        resolver=um.user_delete,
+        extensions=[requires(P.USERS_DELETE)],
+        description="Delete a user: they are logged out everywhere; the audit trail keeps the record.",
+    )
+    user_assign_profile = strawberry.mutation(
+        resolver=um.user_assign_profile,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Give a user a profile, replacing the one they had (a user has at most one).",
+    )
+    user_profile_create = cm.user_profile_create
+    user_profile_update = cm.user_profile_update
+    user_profile_delete = cm.user_profile_delete
+    queue_create = cm.queue_create
+    queue_update = cm.queue_update
+    queue_delete = cm.queue_delete
+    work_stream_create = cm.work_stream_create
+    work_stream_update = cm.work_stream_update
+    work_stream_delete = cm.work_stream_delete
+    team_create = cm.team_create
+    team_update = cm.team_update
+    team_delete = cm.team_delete
+    presence_status_create = cm.presence_status_create
+    presence_status_update = cm.presence_status_update
+    presence_status_delete = cm.presence_status_delete
+    security_profile_create = cm.security_profile_create
+    security_profile_update = cm.security_profile_update
+    security_profile_delete = cm.security_profile_delete
 
 
 class Schema(strawberry.Schema):

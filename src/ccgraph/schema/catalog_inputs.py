@@ -1,0 +1,147 @@
+"""Inputs of the create/update mutations of teams, queues, work streams, presence statuses,
+user profiles, skills and security profiles. Omitted fields of an update are left as they are."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import UNSET, relay
+
+from ccgraph.schema.enums import BaseStatus, Channel, Permission
+from ccgraph.schema.user_inputs import ChannelValueInput
+
+U = UNSET
+VALIDATE = "Check everything; write nothing."
+
+
+@strawberry.input
+class TeamCreateInput:
+    name: str
+    description: str | None = U
+    business_unit_id: relay.GlobalID | None = None
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
+
+
+@strawberry.input
+class TeamUpdateInput:
+    id: relay.GlobalID
+    name: str | None = U
+    description: str | None = U
+    validate_only: bool = False
+
+
+@strawberry.input
+class QueueCreateInput(TeamCreateInput):
+    pass
+
+
+@strawberry.input
+class QueueUpdateInput(TeamUpdateInput):
+    pass
+
+
+@strawberry.input
+class WorkStreamCreateInput:
+    name: str
+    channel: Channel
+    business_unit_id: relay.GlobalID | None = None
+    validate_only: bool = False
+
+
+@strawberry.input
+class WorkStreamUpdateInput:
+    id: relay.GlobalID
+    name: str | None = U
+    channel: Channel | None = U
+    validate_only: bool = False
+
+
+@strawberry.input(description="A custom status maps to one of the base statuses.")
+class PresenceStatusCreateInput:
+    name: str
+    base_status: BaseStatus
+    business_unit_id: relay.GlobalID | None = None
+    validate_only: bool = False
+
+
+@strawberry.input
+class PresenceStatusUpdateInput:
+    id: relay.GlobalID
+    name: str | None = U
+    base_status: BaseStatus | None = U
+    validate_only: bool = False
+
+
+@strawberry.input
+class UserProfileFields:
+    description: str | None = U
+    capacity: int | None = U
+    default_presence_id: relay.GlobalID | None = U
+    queue_ids: list[relay.GlobalID] | None = U
+    work_stream_ids: list[relay.GlobalID] | None = U
+    channel_concurrency: list[ChannelValueInput] | None = strawberry.field(
+        default=U, description="Maximum simultaneous contacts per channel."
+    )
+    validate_only: bool = False
+
+
+@strawberry.input
+class UserProfileCreateInput(UserProfileFields):
+    name: str
+    business_unit_id: relay.GlobalID | None = None
+
+
+@strawberry.input
+class UserProfileUpdateInput(UserProfileFields):
+    id: relay.GlobalID
+    name: str | None = U
+
+
+@strawberry.input
+class SkillFields:
+    description: str | None = U
+    work_stream_id: relay.GlobalID | None = U
+    active: bool | None = U
+    validate_only: bool = False
+
+
+@strawberry.input
+class SkillCreateInput(SkillFields):
+    name: str
+    business_unit_id: relay.GlobalID | None = None
+
+
+@strawberry.input
+class SkillUpdateInput(SkillFields):
+    id: relay.GlobalID
+    name: str | None = U
+
+
+@strawberry.input(description="Permissions and password policy; you can grant only permissions you hold.")
+class SecurityProfileFields:
+    description: str | None = U
+    permissions: list[Permission] | None = U
+    password_min_length: int | None = U
+    password_require_uppercase: bool | None = U
+    password_require_lowercase: bool | None = U
+    password_require_digit: bool | None = U
+    password_require_symbol: bool | None = U
+    generate_random_passwords: bool | None = U
+    validate_only: bool = False
+
+
+@strawberry.input
+class SecurityProfileCreateInput(SecurityProfileFields):
+    name: str
+    business_unit_id: relay.GlobalID | None = None
+
+
+@strawberry.input
+class SecurityProfileUpdateInput(SecurityProfileFields):
+    id: relay.GlobalID
+    name: str | None = U
+
+
+@strawberry.input
+class DeleteInput:
+    id: relay.GlobalID
+    validate_only: bool = False

@@ -1,0 +1,315 @@
+"""Create, update and delete the named objects of a business unit (teams, queues, work
+streams, presence statuses, user profiles, skills, security profiles). One routine, driven by
+a spec per kind, so each rule (names unique per unit, references inside the unit, every
+change audited) is written once."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ccgraph.db import models as m
+from ccgraph.db.base import utcnow
+from ccgraph.services import audit
+from ccgraph.services import validation as v
+from ccgraph.services.errors import UserError
+from ccgraph.services.scope import can_see
+from ccgraph.services.user_fields import camel
+from ccgraph.services.user_lifecycle import not_found, target_unit
+from ccgraph.services.writes import Actor, Outcome, Rejected, run_write
+
+NAME = v.text(100, required=True)
+DESCRIPTION = v.text(500)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A many-to-many collection, written as a list of ids (e.g. a profile's queues)."""
+
+    table: Table
+    owner: str
+    target: str
+    model: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    model: Any
+    label: str  # "queue": used in messages and audit actions
+    checks: dict[str, v.Check | None] = field(default_factory=dict)  # columns besides name
+    references: dict[str, Any] = field(default_factory=dict)  # column -> model in the same unit
+    links: dict[str, Link] = field(default_factory=dict)  # "queue_ids" -> Link
+    extra_check: Callable[[Actor, dict[str, Any]], list[UserError]] | None = None
+    in_use: Callable[[AsyncSession, Any], Awaitable[str | None]] | None = None
+    required: tuple[str, ...] = ()  # besides name, on create
+
+    @property
+    def action(self) -> str:
+        return camel(self.label.replace(" ", "_"))
+
+
+async def _problems(
+    session: AsyncSession,
+    actor: Actor,
+    kind: Kind,
+    unit_id: int,
+    values: dict[str, Any],
+    existing: Any | None,
+) -> list[UserError]:
+    errors: list[UserError] = []
+    creating = existing is None
+    if "name" in values or creating:
+        problem = NAME(values.get("name"))
+        if problem:
+            errors.append(
+                UserError(["name"], "INVALID" if values.get("name") else "REQUIRED", f"name {problem}")
+            )
+        else:
+            clash = select(kind.model.id).where(
+                kind.model.business_unit_id == unit_id,
+                func.lower(kind.model.name) == values["name"].lower(),
+            )
+            if existing is not None:
+                clash = clash.where(kind.model.id != existing.id)
+            if (await session.execute(clash)).first():
+                errors.append(
+                    UserError(["name"], "TAKEN", f"A {kind.label} named {values['name']!r} exists.")
+                )
+    if "description" in values:
+        problem = DESCRIPTION(values["description"])
+        if problem:
+            errors.append(UserError(["description"], "INVALID", f"description {problem}"))
+    for column in kind.required:
+        if creating and values.get(column) is None:
+            errors.append(UserError([camel(column)], "REQUIRED", f"{camel(column)} is required"))
+    table = kind.model.__table__
+    for column, value in values.items():
+        if value is None and column in table.c and not table.c[column].nullable and column != "name":
+            errors.append(UserError([camel(column)], "INVALID", f"{camel(column)} cannot be null"))
+    for column, check in kind.checks.items():
+        if column in values and check is not None:
+            problem = check(values[column])
+            if problem:
+                errors.append(UserError([camel(column)], "INVALID", f"{camel(column)} {problem}"))
+    for column, model in kind.references.items():
+        ref = values.get(column)
+        if ref is not None:
+            row = await session.get(model, ref)
+            if row is None or row.business_unit_id != unit_id:
+                errors.append(not_found([camel(column)], model.__name__))
+    for key, link in kind.links.items():
+        ids = values.get(key) or []
+        if ids:
+            found = set(
+                (
+                    await session.execute(
+                        select(link.model.id).where(
+                            link.model.id.in_(ids), link.model.business_unit_id == unit_id
+                        )
+                    )
+                ).scalars()
+            )
+            for index, ref in enumerate(ids):
+                if ref not in found:
+                    errors.append(not_found([camel(key), str(index)], link.model.__name__))
+    if kind.extra_check:
+        errors += kind.extra_check(actor, values)
+    return errors
+
+
+async def _link_ids(session: AsyncSession, kind: Kind, owner_id: int) -> dict[str, list[int]]:
+    result = {}
+    for key, link in kind.links.items():
+        owner, target = link.table.c[link.owner], link.table.c[link.target]
+        result[key] = sorted((await session.execute(select(target).where(owner == owner_id))).scalars())
+    return result
+
+
+def _state(kind: Kind, row: Any, links: dict[str, list[int]]) -> dict[str, Any]:
+    columns = ["name", "description", *kind.checks, *kind.references]
+    return {c: getattr(row, c) for c in columns if hasattr(row, c)} | links
+
+
+async def _write_links(session: AsyncSession, kind: Kind, owner_id: int, values: dict[str, Any]) -> None:
+    for key, link in kind.links.items():
+        if key not in values:
+            continue
+        await session.execute(delete(link.table).where(link.table.c[link.owner] == owner_id))
+        ids = list(dict.fromkeys(values[key] or []))
+        if ids:
+            await session.execute(insert(link.table), [{link.owner: owner_id, link.target: i} for i in ids])
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    values = dict(values)
+    for key in ("name", "description"):
+        if isinstance(values.get(key), str):
+            values[key] = values[key].strip()
+    return values
+
+
+async def create(
+    session: AsyncSession,
+    actor: Actor,
+    kind: Kind,
+    values: dict[str, Any],
+    *,
+    business_unit_id: int | None = None,
+    validate_only: bool = False,
+) -> Outcome[Any]:
+    async def work() -> Any:
+        unit = await target_unit(session, actor, business_unit_id)
+        cleaned = _clean(values)
+        errors = await _problems(session, actor, kind, unit.id, cleaned, None)
+        if errors:
+            raise Rejected(errors)
+        row = kind.model(
+            business_unit_id=unit.id, **{k: v for k, v in cleaned.items() if k not in kind.links}
+        )
+        session.add(row)
+        await session.flush()
+        await _write_links(session, kind, row.id, cleaned)
+        audit.record(
+            session,
+            actor,
+            f"{kind.action}.create",
+            row,
+            business_unit_id=unit.id,
+            changes=audit.diff({}, _state(kind, row, await _link_ids(session, kind, row.id))),
+        )
+        return row
+
+    return await run_write(session, work, validate_only=validate_only)
+
+
+async def _visible(session: AsyncSession, actor: Actor, kind: Kind, pk: int) -> Any:
+    row = await session.get(kind.model, pk, populate_existing=True)
+    if row is None or not can_see(actor.principal, row.business_unit_id):
+        raise Rejected([not_found(["id"], kind.label)])
+    return row
+
+
+async def update(
+    session: AsyncSession,
+    actor: Actor,
+    kind: Kind,
+    pk: int,
+    values: dict[str, Any],
+    *,
+    validate_only: bool = False,
+) -> Outcome[Any]:
+    async def work() -> Any:
+        row = await _visible(session, actor, kind, pk)
+        cleaned = _clean(values)
+        errors = await _problems(session, actor, kind, row.business_unit_id, cleaned, row)
+        if errors:
+            raise Rejected(errors)
+        before = _state(kind, row, await _link_ids(session, kind, row.id))
+        for column, value in cleaned.items():
+            if column not in kind.links:
+                setattr(row, column, value)
+        row.updated_at = utcnow()
+        await session.flush()
+        await _write_links(session, kind, row.id, cleaned)
+        after = _state(kind, row, await _link_ids(session, kind, row.id))
+        audit.record(
+            session,
+            actor,
+            f"{kind.action}.update",
+            row,
+            business_unit_id=row.business_unit_id,
+            changes=audit.diff(before, after),
+        )
+        return row
+
+    return await run_write(session, work, validate_only=validate_only)
+
+
+async def remove(
+    session: AsyncSession, actor: Actor, kind: Kind, pk: int, *, validate_only: bool = False
+) -> Outcome[int]:
+    async def work() -> int:
+        row = await _visible(session, actor, kind, pk)
+        if kind.in_use is not None:
+            reason = await kind.in_use(session, row)
+            if reason:
+                raise Rejected([UserError(["id"], "IN_USE", reason)])
+        before = _state(kind, row, await _link_ids(session, kind, row.id))
+        audit.record(
+            session,
+            actor,
+            f"{kind.action}.delete",
+            row,
+            business_unit_id=row.business_unit_id,
+            changes=audit.diff(before, {}),
+        )
+        await session.execute(delete(kind.model).where(kind.model.id == row.id))
+        return pk
+
+    return await run_write(session, work, validate_only=validate_only)
+
+
+async def _security_profile_in_use(session: AsyncSession, row: m.SecurityProfile) -> str | None:
+    holders = (
+        await session.execute(
+            select(func.count())
+            .select_from(m.user_security_profiles)
+            .where(m.user_security_profiles.c.security_profile_id == row.id)
+        )
+    ).scalar_one()
+    return f"{holders} user(s) hold this security profile; move them first." if holders else None
+
+
+def _grantable(actor: Actor, values: dict[str, Any]) -> list[UserError]:
+    """Nobody grants a permission they do not hold themselves."""
+    wanted: Sequence[str] = values.get("permissions") or []
+    beyond = sorted(set(wanted) - {p.value for p in actor.principal.permissions})
+    if beyond:
+        return [
+            UserError(
+                ["permissions"],
+                "PERMISSION_NOT_HELD",
+                f"You cannot grant permissions you do not hold: {', '.join(beyond)}.",
+            )
+        ]
+    return []
+
+
+TEAM = Kind(m.Team, "team")
+QUEUE = Kind(m.Queue, "queue")
+WORK_STREAM = Kind(m.WorkStream, "work stream", checks={"channel": None}, required=("channel",))
+PRESENCE_STATUS = Kind(
+    m.PresenceStatus, "presence status", checks={"base_status": None}, required=("base_status",)
+)
+USER_PROFILE = Kind(
+    m.UserProfile,
+    "user profile",
+    checks={"capacity": v.int_range(0, 10_000), "channel_concurrency": v.per_channel(0, 100)},
+    references={"default_presence_id": m.PresenceStatus},
+    links={
+        "queue_ids": Link(m.user_profile_queues, "user_profile_id", "queue_id", m.Queue),
+        "work_stream_ids": Link(
+            m.user_profile_work_streams, "user_profile_id", "work_stream_id", m.WorkStream
+        ),
+    },
+)
+SKILL = Kind(m.Skill, "skill", checks={"active": None}, references={"work_stream_id": m.WorkStream})
+SECURITY_PROFILE = Kind(
+    m.SecurityProfile,
+    "security profile",
+    checks={
+        "permissions": None,
+        "password_min_length": v.int_range(8, 128),
+        "password_require_uppercase": None,
+        "password_require_lowercase": None,
+        "password_require_digit": None,
+        "password_require_symbol": None,
+        "generate_random_passwords": None,
+    },
+    extra_check=_grantable,
+    in_use=_security_profile_in_use,
+)

@@ -1,0 +1,80 @@
+"""How every write runs: one transaction, all or nothing, optionally only validated."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from ccgraph.auth.principal import Principal
+from ccgraph.db.engine import begin_write
+from ccgraph.services.errors import UserError
+
+T = TypeVar("T")
+log = logging.getLogger("ccgraph.writes")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is writing, for permission rules and the audit trail."""
+
+    principal: Principal
+    request_id: str | None = None
+
+
+class Rejected(Exception):  # noqa: N818 (a business outcome, not a failure)
+    """Raised inside a use case to abort it with user errors; nothing it did is kept.
+
+    `current` is an object to show the caller anyway (e.g. the current user on CONFLICT).
+    """
+
+    def __init__(self, errors: list[UserError], current: Any = None) -> None:
+        super().__init__(errors)
+        self.errors = errors
+        self.current = current
+
+
+@dataclass(slots=True)
+class Outcome(Generic[T]):
+    value: T | None = None
+    errors: list[UserError] = field(default_factory=list)
+
+
+def conflict(message: str, field_path: list[str] | None = None) -> UserError:
+    return UserError(field_path, "CONFLICT", message)
+
+
+async def run_write(
+    session: AsyncSession, work: Callable[[], Awaitable[T]], *, validate_only: bool = False
+) -> Outcome[T]:
+    """Run `work` in one write transaction.
+
+    On success it commits, or with `validate_only` leaves the transaction open so the payload
+    is read from what would have been written; the request rolls it back when it ends.
+    """
+    await begin_write(session)
+    try:
+        value = await work()
+        await session.flush()
+    except Rejected as rejected:
+        await session.rollback()
+        if rejected.current is not None:
+            await session.refresh(rejected.current)
+        return Outcome(rejected.current, rejected.errors)
+    except (IntegrityError, StaleDataError) as exc:
+        # A concurrent write got there first (a unique name taken, a version bumped).
+        await session.rollback()
+        log.info("write refused by the database: %s", exc.__class__.__name__)
+        return Outcome(None, [conflict("Another change got there first; read the object and retry.")])
+    if not validate_only:
+        try:
+            await session.commit()
+        except (IntegrityError, StaleDataError):
+            await session.rollback()
+            return Outcome(None, [conflict("Another change got there first; read the object and retry.")])
+    return Outcome(value, [])
