@@ -418,7 +418,8 @@ async def test_delete_logs_the_user_out_and_the_audit_keeps_the_record(admin_api
     body = await api.post("{ users { totalCount } }", token=token)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     trail = await admin_api.data(
-        "query($t: ID!) { auditEvents(filter: {targetId: $t}) { edges { node { action targetLabel actorUsername } } } }",
+        "query($t: ID!) { auditEvents(filter: {targetId: $t}) "
+        "{ edges { node { action targetLabel actorUsername } } } }",
         {"t": user["id"]},
     )
     assert [e["node"] for e in trail["auditEvents"]["edges"]] == [
@@ -452,3 +453,20 @@ async def test_assigning_a_second_profile_replaces_the_first(admin_api, db):
     row = (await db.execute(select(m.User).where(m.User.username == "gilda.moss"))).scalar_one()
     await db.refresh(row)
     assert row.user_profile_id == other.id
+
+
+async def test_concurrent_updates_with_one_version_one_wins_and_no_field_is_lost(admin_api, db):
+    import asyncio
+
+    o = await org(db)
+    user = await _created(admin_api, o)
+    a, b = await asyncio.gather(
+        admin_api.data(UPDATE, {"input": {"id": user["id"], "version": 1, "city": "Leeds"}}),
+        admin_api.data(UPDATE, {"input": {"id": user["id"], "version": 1, "capacity": 7}}),
+    )
+    outcomes = sorted([a["userUpdate"]["userErrors"], b["userUpdate"]["userErrors"]], key=len)
+    assert outcomes[0] == [] and [e["code"] for e in outcomes[1]] == ["CONFLICT"]
+    row = (await db.execute(select(m.User).where(m.User.username == "gilda.moss"))).scalar_one()
+    await db.refresh(row)
+    assert row.version == 2
+    assert (row.city, row.capacity) in {("Leeds", 50), ("London", 7)}
