@@ -23,8 +23,8 @@ from ccgraph.services.pagination import (
 )
 
 Db = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-# (parent id, page arguments, search) and (parent id, search)
-PageKey = tuple[int, PageArgs, str | None]
+# (parent id, page arguments, search, order name) and (parent id, search)
+PageKey = tuple[int, PageArgs, str | None, str]
 CountKey = tuple[int, str | None]
 
 
@@ -60,52 +60,61 @@ class Loaders:
             m.WorkStream,
         )
 
-        skills_of_user = self._paged(
-            lambda search: users.user_skills_query(search),
+        self.user_skills, self.user_skills_count = self._paged(
+            users.user_skills_query,
             m.Skill,
             m.UserSkill.user_id,
-            users.SKILL_ORDER,
+            users.assignment_orderings(m.Skill.name, m.Skill.id),
             extras=(m.UserSkill.proficiency,),
         )
-        self.user_skills, self.user_skills_count = skills_of_user
-        self.direct_reports, self.direct_reports_count = self._paged(
-            lambda search: users.search_users(select(m.User), search),
-            m.User,
-            m.User.manager_id,
-            users.USER_ORDER,
-        )
-        self.profile_users, self.profile_users_count = self._paged(
-            lambda search: users.search_users(select(m.User), search),
-            m.User,
-            m.User.user_profile_id,
-            users.USER_ORDER,
-        )
-        self.team_users, self.team_users_count = self._paged(
-            lambda search: users.search_users(select(m.User), search),
-            m.User,
-            m.User.team_id,
-            users.USER_ORDER,
-        )
-        self.security_profile_users, self.security_profile_users_count = self._paged(
-            lambda search: users.search_users(
-                select(m.User).join(
-                    m.user_security_profiles, m.user_security_profiles.c.user_id == m.User.id
-                ),
-                search,
-            ),
-            m.User,
-            m.user_security_profiles.c.security_profile_id,
-            users.USER_ORDER,
-        )
-        self.skill_users, self.skill_users_count = self._paged(
-            lambda search: users.search_users(
-                select(m.User).join(m.UserSkill, m.UserSkill.user_id == m.User.id), search
-            ),
-            m.User,
+        self.skill_users, self.skill_users_count = self._users_under(
             m.UserSkill.skill_id,
-            users.USER_ORDER,
+            join=(m.UserSkill, m.UserSkill.user_id == m.User.id),
+            orderings=users.assignment_orderings(m.User.username, m.User.id),
             extras=(m.UserSkill.proficiency,),
         )
+        self.direct_reports, self.direct_reports_count = self._users_under(m.User.manager_id)
+        self.profile_users, self.profile_users_count = self._users_under(m.User.user_profile_id)
+        self.team_users, self.team_users_count = self._users_under(m.User.team_id)
+        links = m.user_security_profiles
+        self.security_profile_users, self.security_profile_users_count = self._users_under(
+            links.c.security_profile_id, join=(links, links.c.user_id == m.User.id)
+        )
+        self.user_skill_list = self._skill_list()
+
+    def _users_under(
+        self,
+        parent: ColumnElement[int],
+        join: tuple[Any, Any] | None = None,
+        orderings: dict[str, Ordering] | None = None,
+        extras: Sequence[ColumnElement[Any]] = (),
+    ) -> tuple[DataLoader[PageKey, Page], DataLoader[CountKey, int]]:
+        base = select(m.User) if join is None else select(m.User).join(*join)
+        return self._paged(
+            lambda search: users.search_users(base, search),
+            m.User,
+            parent,
+            orderings or {users.DEFAULT_ORDER: users.USER_ORDER},
+            extras,
+        )
+
+    def _skill_list(self) -> DataLoader[int, list[tuple[Any, int]]]:
+        """Every skill of a user with its proficiency, unpaged (for effective settings)."""
+
+        async def load(ids: list[int]) -> list[list[tuple[Any, int]]]:
+            async with self._db() as session:
+                rows = await session.execute(
+                    select(m.UserSkill.user_id, m.Skill, m.UserSkill.proficiency)
+                    .join(m.Skill, m.Skill.id == m.UserSkill.skill_id)
+                    .where(m.UserSkill.user_id.in_(ids))
+                    .order_by(m.UserSkill.user_id, m.Skill.id)
+                )
+            grouped: dict[int, list[tuple[Any, int]]] = defaultdict(list)
+            for user_id, skill, proficiency in rows.all():
+                grouped[user_id].append((skill, proficiency))
+            return [grouped.get(i, []) for i in ids]
+
+        return DataLoader(load_fn=load)
 
     def _by_id(self, model: Any) -> DataLoader[int, Any]:
         async def load(ids: list[int]) -> list[Any]:
@@ -141,21 +150,24 @@ class Loaders:
         query: Callable[[str | None], Select[Any]],
         entity: Any,
         parent: ColumnElement[int],
-        ordering: Ordering,
+        orderings: dict[str, Ordering],
         extras: Sequence[ColumnElement[Any]] = (),
     ) -> tuple[DataLoader[PageKey, Page], DataLoader[CountKey, int]]:
+        """Pages of `entity` under many parents at once, one statement per distinct
+        (page arguments, search, order) among the keys; and their totals."""
+
         async def pages(keys: list[PageKey]) -> list[Page]:
-            by_args: dict[tuple[PageArgs, str | None], list[int]] = defaultdict(list)
-            for parent_id, args, search in keys:
-                by_args[(args, search)].append(parent_id)
+            by_args: dict[tuple[PageArgs, str | None, str], list[int]] = defaultdict(list)
+            for parent_id, args, search, order in keys:
+                by_args[(args, search, order)].append(parent_id)
             found: dict[Hashable, Page] = {}
             async with self._db() as session:
-                for (args, search), parent_ids in by_args.items():
+                for (args, search, order), parent_ids in by_args.items():
                     result = await fetch_pages_by_parent(
-                        session, query(search), entity, parent, parent_ids, ordering, args, extras
+                        session, query(search), entity, parent, parent_ids, orderings[order], args, extras
                     )
                     for parent_id, page in result.items():
-                        found[(parent_id, args, search)] = page
+                        found[(parent_id, args, search, order)] = page
             return [found[k] for k in keys]
 
         async def counts(keys: list[CountKey]) -> list[int]:

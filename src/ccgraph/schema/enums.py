@@ -25,3 +25,18 @@ UserOrderField = strawberry.enum(_UserOrderField, name="UserOrderField")
 class OrderDirection(enum.Enum):
     ASC = "ASC"
     DESC = "DESC"
+
+
+@strawberry.enum(description="Order of a user's skills (by skill name) or a skill's users (by username).")
+class ProficiencyOrderField(enum.Enum):
+    NAME = "NAME"
+    PROFICIENCY = "PROFICIENCY"
+
+
+@strawberry.input
+class ProficiencyOrder:
+    field: ProficiencyOrderField = ProficiencyOrderField.NAME
+    direction: OrderDirection = OrderDirection.ASC
+
+    def key(self) -> str:
+        return f"{self.field.value}:{self.direction.value}"

@@ -74,7 +74,8 @@ async def nested_connection(
     args: PageArgs,
     convert: Callable[[Any], Any],
     search: str | None = None,
+    order: str = "NAME:ASC",
 ) -> Any:
     """A connection under one parent, through the per-request page and count loaders."""
-    page = await pages.load((parent_id, args, search))
+    page = await pages.load((parent_id, args, search, order))
     return cls.of(page, convert, lambda: counts.load((parent_id, search)))

@@ -15,6 +15,7 @@ from ccgraph.resolvers import audit as audit_resolvers
 from ccgraph.resolvers import auth as auth_resolvers
 from ccgraph.resolvers import catalog as catalog_resolvers
 from ccgraph.resolvers import catalog_mutations as cm
+from ccgraph.resolvers import skill_assignments as sk
 from ccgraph.resolvers import user_mutations as um
 from ccgraph.resolvers import users as user_resolvers
 from ccgraph.schema.auth import LoginPayload, LogoutPayload
@@ -137,6 +138,35 @@ class Mutation:
     presence_status_create = cm.presence_status_create
     presence_status_update = cm.presence_status_update
     presence_status_delete = cm.presence_status_delete
+    skill_create = cm.skill_create
+    skill_update = cm.skill_update
+    skill_delete = cm.skill_delete
+    user_skills_add = strawberry.mutation(
+        resolver=sk.user_skills_add,
+        extensions=[requires(P.USERS_EDIT, P.SKILLS_EDIT)],
+        description="Give a user many skills at once, each with a proficiency.",
+    )
+    user_skills_set_proficiency = strawberry.mutation(
+        resolver=sk.user_skills_set_proficiency,
+        extensions=[requires(P.USERS_EDIT, P.SKILLS_EDIT)],
+        description="Change many or all of a user's proficiencies at once.",
+    )
+    user_skills_remove = strawberry.mutation(
+        resolver=sk.user_skills_remove, extensions=[requires(P.USERS_EDIT, P.SKILLS_EDIT)]
+    )
+    skill_users_add = strawberry.mutation(
+        resolver=sk.skill_users_add,
+        extensions=[requires(P.USERS_EDIT, P.SKILLS_EDIT)],
+        description="Give a skill to many users at once, each with a proficiency.",
+    )
+    skill_users_set_proficiency = strawberry.mutation(
+        resolver=sk.skill_users_set_proficiency,
+        extensions=[requires(P.USERS_EDIT, P.SKILLS_EDIT)],
+        description="Change many or all users' proficiency in a skill at once.",
+    )
+    skill_users_remove = strawberry.mutation(
+        resolver=sk.skill_users_remove, extensions=[requires(P.USERS_EDIT, P.SKILLS_EDIT)]
+    )
     security_profile_create = cm.security_profile_create
     security_profile_update = cm.security_profile_update
     security_profile_delete = cm.security_profile_delete

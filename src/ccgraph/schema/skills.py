@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from ccgraph.db import models as m
 from ccgraph.enums import Permission
+from ccgraph.schema.enums import ProficiencyOrder
 from ccgraph.schema.node import node_type
 from ccgraph.schema.relay import PageInfo, nested_connection, page_args
 from ccgraph.schema.routing import WorkStream
@@ -56,6 +57,7 @@ class Skill(relay.Node):
         last: int | None = None,
         before: str | None = None,
         search: str | None = None,
+        order_by: ProficiencyOrder | None = None,
     ) -> ProficiencyConnection[LazyUser]:
         from ccgraph.schema.users import User
 
@@ -68,6 +70,7 @@ class Skill(relay.Node):
             page_args(first, after, last, before),
             User.from_row,
             search,
+            (order_by or ProficiencyOrder()).key(),
         )
 
 

@@ -13,7 +13,14 @@ from strawberry.types import Info
 from ccgraph.db import models as m
 from ccgraph.enums import Permission as PermissionValue
 from ccgraph.schema.business_units import BusinessUnit
-from ccgraph.schema.enums import AccessMode, DeliveryMode, Permission, PhoneType, SettingSource
+from ccgraph.schema.enums import (
+    AccessMode,
+    DeliveryMode,
+    Permission,
+    PhoneType,
+    ProficiencyOrder,
+    SettingSource,
+)
 from ccgraph.schema.node import node_type
 from ccgraph.schema.relay import nested_connection, page_args
 from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
@@ -121,6 +128,13 @@ class EffectiveWorkStream:
     source: SettingSource
 
 
+@strawberry.type(description="An active skill routing uses, with the user's proficiency.")
+class EffectiveSkill:
+    value: Skill
+    proficiency: int
+    source: SettingSource
+
+
 @strawberry.type(
     description="What routing uses: the user's capacity and default presence override the "
     "profile's; queues and work streams are the union of both. Each value says its source."
@@ -130,6 +144,9 @@ class EffectiveSettings:
     default_presence: EffectivePresence
     queues: list[EffectiveQueue]
     work_streams: list[EffectiveWorkStream]
+    skills: list[EffectiveSkill] = strawberry.field(
+        description="The user's active skills, most proficient first (skills are the user's own)."
+    )
 
 
 @node_type(PermissionValue.USERS_VIEW, "user")
@@ -312,6 +329,7 @@ class User(relay.Node):
         last: int | None = None,
         before: str | None = None,
         search: str | None = None,
+        order_by: ProficiencyOrder | None = None,
     ) -> ProficiencyConnection[Skill]:
         loaders = info.context.loaders
         return await nested_connection(
@@ -322,6 +340,7 @@ class User(relay.Node):
             page_args(first, after, last, before),
             Skill.from_row,
             search,
+            (order_by or ProficiencyOrder()).key(),
         )
 
     @strawberry.field
@@ -337,6 +356,7 @@ class User(relay.Node):
             profile_queues,
             user_streams,
             profile_streams,
+            skills,
         ) = await asyncio.gather(
             _one(loaders.presence_status, row.default_presence_id, lambda p: p),
             _one(loaders.presence_status, profile.default_presence_id if profile else None, lambda p: p),
@@ -344,6 +364,7 @@ class User(relay.Node):
             _many(loaders.profile_queues, profile_id),
             loaders.user_work_streams.load(row.id),
             _many(loaders.profile_work_streams, profile_id),
+            loaders.user_skill_list.load(row.id),
         )
         settings = effective_settings(
             RoutingInputs(
@@ -355,6 +376,7 @@ class User(relay.Node):
                 profile_queues=profile_queues,
                 user_work_streams=user_streams,
                 profile_work_streams=profile_streams,
+                user_skills=skills,
             )
         )
         presence = settings.default_presence
@@ -368,6 +390,10 @@ class User(relay.Node):
             work_streams=[
                 EffectiveWorkStream(value=WorkStream.from_row(w.value), source=w.source)
                 for w in settings.work_streams
+            ],
+            skills=[
+                EffectiveSkill(value=Skill.from_row(s.value[0]), proficiency=s.value[1], source=s.source)
+                for s in settings.skills
             ],
         )
 

@@ -40,7 +40,9 @@ def skills_query(
 ) -> Select[Any]:
     stmt = catalog_query(m.Skill, principal, search, business_unit_id)
     if not_assigned_to_user_id is not None:
-        stmt = stmt.where(
+        # The "Add Skills" picker: skills of the user's own unit they do not have yet.
+        unit = select(m.User.business_unit_id).where(m.User.id == not_assigned_to_user_id).scalar_subquery()
+        stmt = stmt.where(m.Skill.business_unit_id == unit).where(
             ~select(m.UserSkill.skill_id)
             .where(m.UserSkill.skill_id == m.Skill.id, m.UserSkill.user_id == not_assigned_to_user_id)
             .exists()

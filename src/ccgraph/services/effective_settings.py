@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ccgraph.enums import SettingSource
 
@@ -37,6 +37,7 @@ class RoutingInputs(Generic[R]):
     profile_queues: Iterable[R]
     user_work_streams: Iterable[R]
     profile_work_streams: Iterable[R]
+    user_skills: Iterable[tuple[Any, int]] = ()  # (skill, proficiency); profiles carry no skills
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class EffectiveSettings(Generic[R]):
     default_presence: Sourced[R]
     queues: list[Sourced[R]]
     work_streams: list[Sourced[R]]
+    skills: list[Sourced[tuple[Any, int]]]
 
 
 def effective_settings(inputs: RoutingInputs[R]) -> EffectiveSettings[R]:
@@ -53,7 +55,15 @@ def effective_settings(inputs: RoutingInputs[R]) -> EffectiveSettings[R]:
         default_presence=_override(inputs.user_default_presence, inputs.profile_default_presence),
         queues=_union(inputs.user_queues, inputs.profile_queues),
         work_streams=_union(inputs.user_work_streams, inputs.profile_work_streams),
+        skills=_routable(inputs.user_skills),
     )
+
+
+def _routable(skills: Iterable[tuple[Any, int]]) -> list[Sourced[tuple[Any, int]]]:
+    """Only active skills route; the most proficient (1) first, then by name."""
+    active = [(skill, p) for skill, p in skills if skill.active]
+    active.sort(key=lambda pair: (pair[1], pair[0].name))
+    return [Sourced(pair, SettingSource.USER) for pair in active]
 
 
 def _override(user_value: T | None, profile_value: T | None) -> Sourced[T]:

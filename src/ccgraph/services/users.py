@@ -24,7 +24,18 @@ class UserOrderField(enum.Enum):
 
 
 USER_ORDER = Ordering((m.User.username, m.User.id))
-SKILL_ORDER = Ordering((m.Skill.name, m.Skill.id))
+DEFAULT_ORDER = "NAME:ASC"
+
+
+def assignment_orderings(name: Any, pk: Any) -> dict[str, Ordering]:
+    """Orders of a user's skills or a skill's users: by name, or by proficiency then name."""
+    orders = {}
+    for descending, direction in ((False, "ASC"), (True, "DESC")):
+        orders[f"NAME:{direction}"] = Ordering((name, pk), descending=descending)
+        orders[f"PROFICIENCY:{direction}"] = Ordering(
+            (m.UserSkill.proficiency, name, pk), descending=descending
+        )
+    return orders
 
 
 def user_ordering(field: UserOrderField, descending: bool) -> Ordering:
@@ -69,7 +80,9 @@ def users_query(principal: Principal, f: UserFilter) -> Select[Any]:
     if f.skill_id is not None:
         stmt = stmt.where(_has_skill(f.skill_id))
     if f.not_skill_id is not None:
-        stmt = stmt.where(~_has_skill(f.not_skill_id))
+        # The "Add Users" picker: users of the skill's own unit who do not have it yet.
+        unit = select(m.Skill.business_unit_id).where(m.Skill.id == f.not_skill_id).scalar_subquery()
+        stmt = stmt.where(m.User.business_unit_id == unit, ~_has_skill(f.not_skill_id))
     return stmt
 
 
