@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import uuid
@@ -19,11 +21,13 @@ from strawberry.asgi import GraphQL
 
 from ccgraph.auth.passwords import Passwords
 from ccgraph.auth.principal import Principal
+from ccgraph.auth.secret_box import SecretBox
 from ccgraph.config import Settings
 from ccgraph.context import Context
 from ccgraph.db.engine import create_engine, session_factory
 from ccgraph.schema.schema import schema
-from ccgraph.services.auth import principal_for_token
+from ccgraph.services.auth import principal_for_access_key, principal_for_token
+from ccgraph.services.mail import MailSender
 
 log = logging.getLogger("ccgraph")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -31,12 +35,17 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 class GraphQLApp(GraphQL):
     def __init__(
-        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], passwords: Passwords
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        passwords: Passwords,
+        box: SecretBox,
     ) -> None:
         super().__init__(schema, graphql_ide=None if settings.production else "graphiql")
         self.settings = settings
         self.sessions = sessions
         self.passwords = passwords
+        self.box = box
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         incoming = request.headers.get("x-request-id", "")
@@ -47,17 +56,25 @@ class GraphQLApp(GraphQL):
             response=response,
             settings=self.settings,
             passwords=self.passwords,
+            box=self.box,
             sessions=self.sessions,
             principal=await self._principal(request),
             request_id=request_id,
         )
 
     async def _principal(self, request: Request) -> Principal | None:
+        """`Authorization: Bearer <token>` for people, `AccessKey <id>:<secret>` for partners."""
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
+        credentials = credentials.strip()
+        if not credentials:
             return None
         async with self.sessions() as session:
-            return await principal_for_token(session, credentials.strip())
+            if scheme.lower() == "bearer":
+                return await principal_for_token(session, credentials)
+            if scheme.lower() == "accesskey":
+                key_id, _, secret = credentials.partition(":")
+                return await principal_for_access_key(session, key_id, secret) if secret else None
+        return None
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -65,7 +82,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = create_engine(settings)
     sessions = session_factory(engine)
     passwords = Passwords(settings)
-    graphql = GraphQLApp(settings, sessions, passwords)
+    graphql = GraphQLApp(settings, sessions, passwords, SecretBox(settings))
+    mail_sender = MailSender(settings, sessions)
 
     async def healthz(_request: Request) -> Response:
         async with engine.connect() as connection:
@@ -74,8 +92,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        await engine.dispose()
+        delivery = asyncio.create_task(mail_sender.run()) if settings.mail_poll_seconds > 0 else None
+        try:
+            yield
+        finally:
+            if delivery is not None:
+                delivery.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await delivery
+            await engine.dispose()
 
     app = Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)],
@@ -84,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.engine = engine
     app.state.settings = settings
     app.state.passwords = passwords
+    app.state.mail_sender = mail_sender
     return app
 
 

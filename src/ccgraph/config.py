@@ -28,6 +28,22 @@ class Settings:
     sqlite_busy_timeout_ms: int = 5000
     db_pool_size: int = 10
     db_echo: bool = False
+    # Encrypts MFA secrets at rest. Required in production; development falls back to a fixed key.
+    secret_key: str = ""
+    lockout_threshold: int = 10
+    lockout_window_seconds: int = 15 * 60
+    access_keys_per_user: int = 2
+    # Outgoing mail. With no SMTP host, mail waits in the outbox (and the log says so).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "ccgraph@localhost"
+    mail_poll_seconds: float = 5.0
+    mail_max_attempts: int = 10
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from ccgraph.auth.passwords import Passwords
 from ccgraph.auth.principal import Principal
+from ccgraph.auth.secret_box import SecretBox
 from ccgraph.config import Settings
 from ccgraph.services.writes import Actor
 
@@ -27,6 +28,7 @@ class Context:
     response: Response
     settings: Settings
     passwords: Passwords
+    box: SecretBox
     sessions: async_sessionmaker[AsyncSession]
     principal: Principal | None
     request_id: str

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from ccgraph.db import models as m
+from ccgraph.db.base import utcnow
 from ccgraph.services import users
 from ccgraph.services.pagination import (
     Ordering,
@@ -81,6 +82,33 @@ class Loaders:
             links.c.security_profile_id, join=(links, links.c.user_id == m.User.id)
         )
         self.user_skill_list = self._skill_list()
+        self.user_access_keys = self._children(m.AccessKey, m.AccessKey.user_id, m.AccessKey.created_at)
+        self.user_sessions = self._children(
+            m.Session,
+            m.Session.user_id,
+            m.Session.created_at,
+            m.Session.revoked_at.is_(None),
+            m.Session.expires_at > utcnow(),
+        )
+
+    def _children(self, model: Any, owner: Any, order: Any, *conditions: Any) -> DataLoader[int, list[Any]]:
+        async def load(ids: list[int]) -> list[list[Any]]:
+            async with self._db() as session:
+                rows = (
+                    (
+                        await session.execute(
+                            select(model).where(owner.in_(ids), *conditions).order_by(owner, order, model.id)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+            grouped: dict[int, list[Any]] = defaultdict(list)
+            for row in rows:
+                grouped[getattr(row, owner.key)].append(row)
+            return [grouped.get(i, []) for i in ids]
+
+        return DataLoader(load_fn=load)
 
     def _users_under(
         self,

@@ -14,7 +14,9 @@ class Principal:
     business_unit_id: int
     permissions: frozenset[Permission]
     session_id: int | None = None
+    access_key_id: int | None = None
     is_master_admin: bool = False
+    must_change_password: bool = False
 
     def has(self, permission: Permission) -> bool:
         return permission in self.permissions

@@ -16,8 +16,10 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
             session,
             ctx.passwords,
             ctx.settings,
+            ctx.box,
             username=input.username,
             password=input.password,
+            otp=input.otp,
             user_agent=request.headers.get("user-agent"),
             ip_address=request.client.host if request.client else None,
         )

@@ -34,6 +34,13 @@ def unauthenticated() -> GraphQLError:
     )
 
 
+def password_change_required() -> GraphQLError:
+    return GraphQLError(
+        "Change your password first (viewerPasswordChange).",
+        extensions={"code": "PASSWORD_CHANGE_REQUIRED"},
+    )
+
+
 def forbidden(missing: Iterable[Permission]) -> GraphQLError:
     names = [p.value for p in missing]
     return GraphQLError(

@@ -13,7 +13,8 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ccgraph.enums import Permission
-from ccgraph.schema.errors import forbidden, unauthenticated
+from ccgraph.schema.errors import forbidden
+from ccgraph.schema.permissions import signed_in_principal
 from ccgraph.services.errors import InputError
 from ccgraph.services.scope import can_see
 
@@ -59,13 +60,11 @@ def decode_id(argument: str, value: relay.GlobalID | str, expected: str | None =
 
 
 async def resolve_node(info: Info, argument: str, value: relay.GlobalID, expected: str | None = None) -> Any:
-    principal = info.context.principal
-    if principal is None:
-        raise unauthenticated()
+    principal = signed_in_principal(info)
     type_name, pk = decode_id(argument, value, expected)
     kind = NODE_KINDS.get(type_name)
     if kind is None:
-        raise InputError(argument, f"no object type {type_name!r} has IDs")
+        raise InputError(argument, f"objects of type {type_name!r} cannot be fetched by ID")
     if not principal.has(kind.permission):
         raise forbidden([kind.permission])
     row = await getattr(info.context.loaders, kind.loader).load(pk)

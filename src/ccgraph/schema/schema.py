@@ -15,6 +15,7 @@ from ccgraph.resolvers import audit as audit_resolvers
 from ccgraph.resolvers import auth as auth_resolvers
 from ccgraph.resolvers import catalog as catalog_resolvers
 from ccgraph.resolvers import catalog_mutations as cm
+from ccgraph.resolvers import credentials as cr
 from ccgraph.resolvers import skill_assignments as sk
 from ccgraph.resolvers import user_mutations as um
 from ccgraph.resolvers import users as user_resolvers
@@ -92,6 +93,53 @@ class Mutation:
         resolver=auth_resolvers.logout, extensions=[signed_in()], description="End this session."
     )
 
+    viewer_password_change = strawberry.mutation(
+        resolver=cr.viewer_password_change,
+        extensions=[signed_in()],
+        description="Set a new password (required after a reset); your other sessions end.",
+    )
+    viewer_mfa_enroll = strawberry.mutation(
+        resolver=cr.viewer_mfa_enroll,
+        extensions=[signed_in()],
+        description="Start TOTP enrollment: returns the secret and its otpauth:// URI once.",
+    )
+    viewer_mfa_confirm = strawberry.mutation(
+        resolver=cr.viewer_mfa_confirm,
+        extensions=[signed_in()],
+        description="Activate MFA with a current code; from then on login needs `otp`.",
+    )
+    session_revoke = strawberry.mutation(
+        resolver=cr.session_revoke,
+        extensions=[signed_in()],
+        description="End a session: your own, or anyone's with USERS_EDIT.",
+    )
+    user_password_reset = strawberry.mutation(
+        resolver=cr.user_password_reset,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Reset a password (typed, or generated and mailed as the security profile says); "
+        "every session of the user ends and they must change it at the next sign-in.",
+    )
+    user_mfa_clear = strawberry.mutation(
+        resolver=cr.user_mfa_clear,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Clear a user's MFA secret so that they enroll again.",
+    )
+    user_sessions_revoke_all = strawberry.mutation(
+        resolver=cr.user_sessions_revoke_all,
+        extensions=[requires(P.USERS_EDIT)],
+        description="End every session of a user.",
+    )
+    access_key_create = strawberry.mutation(
+        resolver=cr.access_key_create,
+        extensions=[requires(P.ACCESS_KEY_CREATE)],
+        description="A new access key; its secret is in this payload and never again. At most 2 active.",
+    )
+    access_key_deactivate = strawberry.mutation(
+        resolver=cr.access_key_deactivate, extensions=[requires(P.ACCESS_KEY_CREATE)]
+    )
+    access_key_delete = strawberry.mutation(
+        resolver=cr.access_key_delete, extensions=[requires(P.ACCESS_KEY_CREATE)]
+    )
     user_create = strawberry.mutation(
         resolver=um.user_create,
         extensions=[requires(P.USERS_CREATE)],

@@ -21,7 +21,9 @@ from ccgraph.schema.enums import (
     ProficiencyOrder,
     SettingSource,
 )
+from ccgraph.schema.credentials import AccessKey, Session
 from ccgraph.schema.node import node_type
+from ccgraph.schema.permissions import requires
 from ccgraph.schema.relay import nested_connection, page_args
 from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
 from ccgraph.schema.security_profiles import SecurityProfile
@@ -169,6 +171,8 @@ class User(relay.Node):
     mailbox: str | None
     max_release_preview: bool
     crm_username: str | None
+    mfa_enabled: bool
+    must_change_password: bool = strawberry.field(description="Set after a reset: sign-in leads to a change.")
     version: int = strawberry.field(description="Send it back with an update; a stale one conflicts.")
     created_at: datetime
     updated_at: datetime
@@ -192,11 +196,28 @@ class User(relay.Node):
             mailbox=row.mailbox,
             max_release_preview=row.max_release_preview,
             crm_username=row.crm_username,
+            mfa_enabled=row.mfa_enabled,
+            must_change_password=row.must_change_password,
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
             row=row,
         )
+
+    @strawberry.field(
+        description="Access keys (id, created, last used, active); never their secrets.",
+        extensions=[requires(PermissionValue.ACCESS_KEY_CREATE)],
+    )
+    async def access_keys(self, info: Info) -> list[AccessKey]:
+        return [AccessKey.from_row(r) for r in await info.context.loaders.user_access_keys.load(self.id)]
+
+    @strawberry.field(
+        description="Active sessions: the user's own, or anyone's with USERS_EDIT.",
+        extensions=[requires(PermissionValue.USERS_EDIT, or_self=True)],
+    )
+    async def sessions(self, info: Info) -> list[Session]:
+        current = info.context.principal.session_id
+        return [Session.from_row(r, current) for r in await info.context.loaders.user_sessions.load(self.id)]
 
     @strawberry.field
     def full_name(self) -> str:

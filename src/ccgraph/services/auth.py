@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ccgraph.auth import access_keys, totp
 from ccgraph.auth.passwords import Passwords
 from ccgraph.auth.principal import Principal
+from ccgraph.auth.secret_box import SecretBox
 from ccgraph.auth.tokens import new_token, token_hash
 from ccgraph.config import Settings
 from ccgraph.db.base import utcnow
 from ccgraph.db.engine import begin_write
-from ccgraph.db.models import SecurityProfile, Session, User, user_security_profiles
+from ccgraph.db.models import AccessKey, LoginAttempt, SecurityProfile, Session, User, user_security_profiles
 from ccgraph.enums import Permission
 from ccgraph.services.errors import UserError
 
@@ -35,27 +38,78 @@ def normalize_username(username: str) -> str:
     return username.strip().lower()
 
 
+LOCKED = UserError(None, "LOCKED_OUT", "Too many failed sign-ins. Try again later.")
+
+
+async def _locked_out(session: AsyncSession, settings: Settings, username: str) -> bool:
+    """Locked when `lockout_threshold` failures (since the last success) fall within
+    `lockout_window_seconds` of the latest one, and that one is less than a window ago.
+    Nothing is recorded while locked, so the lock lasts one window from the last failure."""
+    window = timedelta(seconds=settings.lockout_window_seconds)
+    now = utcnow()
+    rows = (
+        await session.execute(
+            select(LoginAttempt.attempted_at, LoginAttempt.succeeded)
+            .where(LoginAttempt.username == username, LoginAttempt.attempted_at > now - 2 * window)
+            .order_by(LoginAttempt.attempted_at.desc())
+        )
+    ).all()
+    failures = []
+    for attempted_at, succeeded in rows:
+        if succeeded:
+            break
+        failures.append(attempted_at)
+    if len(failures) < settings.lockout_threshold or now - failures[0] >= window:
+        return False
+    latest = failures[0]
+    return sum(1 for at in failures if latest - at < window) >= settings.lockout_threshold
+
+
 async def login(
     session: AsyncSession,
     passwords: Passwords,
     settings: Settings,
+    box: SecretBox,
     *,
     username: str,
     password: str,
+    otp: str | None = None,
     user_agent: str | None = None,
     ip_address: str | None = None,
 ) -> LoginResult:
     await begin_write(session)
-    user = (
-        await session.execute(select(User).where(User.username == normalize_username(username)))
-    ).scalar_one_or_none()
+    name = normalize_username(username)[:150]
+    if await _locked_out(session, settings, name):
+        await session.rollback()
+        return LoginResult(errors=[LOCKED])
+
+    async def refuse(error: UserError) -> LoginResult:
+        session.add(LoginAttempt(username=name, succeeded=False, ip_address=ip_address))
+        await session.commit()
+        return LoginResult(errors=[error])
+
+    user = (await session.execute(select(User).where(User.username == name))).scalar_one_or_none()
     checked = await passwords.verify(user.password_hash if user else None, password)
     if user is None or not checked.ok:
-        return LoginResult(errors=[INVALID_CREDENTIALS])
+        return await refuse(INVALID_CREDENTIALS)
     if not user.enabled:
-        return LoginResult(errors=[UserError(None, "USER_DISABLED", "This user is disabled.")])
+        return await refuse(UserError(None, "USER_DISABLED", "This user is disabled."))
+    if user.mfa_enabled:
+        if not otp:
+            await session.rollback()
+            return LoginResult(
+                errors=[UserError(["otp"], "OTP_REQUIRED", "Enter the code from your authenticator.")]
+            )
+        secret = box.open(user.mfa_secret_encrypted or "")
+        step = totp.matching_step(secret, otp, user.mfa_last_step) if secret else None
+        if step is None:
+            return await refuse(
+                UserError(["otp"], "INVALID_OTP", "The code is wrong, expired or already used.")
+            )
+        user.mfa_last_step = step
     if checked.needs_rehash:
         user.password_hash = await passwords.hash(password)
+    session.add(LoginAttempt(username=name, succeeded=True, ip_address=ip_address))
     token = new_token()
     now = utcnow()
     expires_at = now + timedelta(seconds=settings.session_ttl_seconds)
@@ -84,41 +138,43 @@ async def logout(session: AsyncSession, principal: Principal) -> None:
     await session.commit()
 
 
-async def principal_for_token(session: AsyncSession, token: str) -> Principal | None:
-    """The caller behind a bearer token, or None when it is unknown, expired, revoked, or its
-    user is disabled or deleted. One statement; it runs on every request."""
+async def _principal(
+    session: AsyncSession, credential: Any, last_used: Any, *conditions: Any, via_key: bool = False
+) -> Principal | None:
+    """The principal behind a credential row (a session or an access key) that meets
+    `conditions`, with its user enabled. One statement; it runs on every request. The
+    credential's last-use time is written at most once a minute."""
     now = utcnow()
     rows = (
         await session.execute(
             select(
-                Session.id,
-                Session.last_seen_at,
+                credential.id,
+                last_used,
                 User.id,
                 User.username,
                 User.business_unit_id,
                 User.is_master_admin,
+                User.must_change_password,
                 SecurityProfile.permissions,
             )
-            .join(User, User.id == Session.user_id)
+            .join(User, User.id == credential.user_id)
             .outerjoin(user_security_profiles, user_security_profiles.c.user_id == User.id)
             .outerjoin(SecurityProfile, SecurityProfile.id == user_security_profiles.c.security_profile_id)
-            .where(
-                Session.token_hash == token_hash(token),
-                Session.revoked_at.is_(None),
-                Session.expires_at > now,
-                User.enabled.is_(True),
-            )
+            .where(*conditions, User.enabled.is_(True))
         )
     ).all()
     if not rows:
+        await session.rollback()
         return None
-    session_id, last_seen, user_id, username, business_unit_id, master, _ = rows[0]
+    credential_id, seen, user_id, username, business_unit_id, master, must_change, _ = rows[0]
     permissions = frozenset(
         Permission(p) for *_, granted in rows for p in (granted or ()) if p in Permission.__members__
     )
-    if now - last_seen > LAST_SEEN_RESOLUTION:
+    if seen is None or now - seen > LAST_SEEN_RESOLUTION:
         await begin_write(session)
-        await session.execute(update(Session).where(Session.id == session_id).values(last_seen_at=now))
+        await session.execute(
+            update(credential).where(credential.id == credential_id).values({last_used.key: now})
+        )
         await session.commit()
     else:
         await session.rollback()
@@ -127,6 +183,35 @@ async def principal_for_token(session: AsyncSession, token: str) -> Principal | 
         username=username,
         business_unit_id=business_unit_id,
         permissions=permissions,
-        session_id=session_id,
+        session_id=None if via_key else credential_id,
+        access_key_id=credential_id if via_key else None,
         is_master_admin=master,
+        must_change_password=must_change and not via_key,
+    )
+
+
+async def principal_for_token(session: AsyncSession, token: str) -> Principal | None:
+    """A bearer token's caller, or None when it is unknown, expired, revoked, or its user is
+    disabled or deleted."""
+    return await _principal(
+        session,
+        Session,
+        Session.last_seen_at,
+        Session.token_hash == token_hash(token),
+        Session.revoked_at.is_(None),
+        Session.expires_at > utcnow(),
+    )
+
+
+async def principal_for_access_key(session: AsyncSession, key_id: str, secret: str) -> Principal | None:
+    """A partner integration's caller (`Authorization: AccessKey <id>:<secret>`): the key's user,
+    with their permissions; None when the key is unknown, inactive or its user disabled."""
+    return await _principal(
+        session,
+        AccessKey,
+        AccessKey.last_used_at,
+        AccessKey.key_id == key_id,
+        AccessKey.secret_hash == access_keys.secret_hash(secret),
+        AccessKey.active.is_(True),
+        via_key=True,
     )

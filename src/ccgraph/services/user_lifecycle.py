@@ -463,15 +463,17 @@ def _guard_self_and_master(actor: Actor, user: m.User, verb: str) -> None:
         raise Rejected([UserError(["id"], "NOT_ALLOWED", f"The master administrator cannot be {verb}d.")])
 
 
-async def revoke_credentials(session: AsyncSession, user_id: int) -> int:
-    """End every session and deactivate every access key of a user; returns sessions ended."""
+async def revoke_credentials(session: AsyncSession, user_id: int, *, keep_access_keys: bool = False) -> int:
+    """End every session (and unless kept, deactivate every access key) of a user; returns the
+    number of sessions ended."""
     now = utcnow()
     ended = await session.execute(
         update(m.Session)
         .where(m.Session.user_id == user_id, m.Session.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    await session.execute(update(m.AccessKey).where(m.AccessKey.user_id == user_id).values(active=False))
+    if not keep_access_keys:
+        await session.execute(update(m.AccessKey).where(m.AccessKey.user_id == user_id).values(active=False))
     return ended.rowcount or 0
 
 

@@ -3,6 +3,8 @@
 from ccgraph.db.models.audit import AuditEvent
 from ccgraph.db.models.business_units import BusinessUnit
 from ccgraph.db.models.credentials import AccessKey, Session
+from ccgraph.db.models.login_attempts import LoginAttempt
+from ccgraph.db.models.mail import OutboxMail
 from ccgraph.db.models.routing import PresenceStatus, Queue, WorkStream
 from ccgraph.db.models.security_profiles import SecurityProfile, user_security_profiles
 from ccgraph.db.models.skills import Skill, UserSkill
@@ -18,6 +20,8 @@ __all__ = [
     "AccessKey",
     "AuditEvent",
     "BusinessUnit",
+    "LoginAttempt",
+    "OutboxMail",
     "PresenceStatus",
     "Queue",
     "SecurityProfile",

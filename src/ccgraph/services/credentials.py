@@ -1,0 +1,373 @@
+"""Credentials (NICE 'Reset a User's Password', 'Configure a User's Access Key', 'Reset a
+User's MFA Secret'): passwords and their policy, TOTP MFA, access keys, sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ccgraph.auth import access_keys, totp
+from ccgraph.auth.passwords import Passwords
+from ccgraph.auth.principal import Principal
+from ccgraph.auth.secret_box import SecretBox
+from ccgraph.config import Settings
+from ccgraph.db import models as m
+from ccgraph.db.base import utcnow
+from ccgraph.enums import Permission
+from ccgraph.services import audit, mail, password_policy
+from ccgraph.services.errors import UserError
+from ccgraph.services.scope import can_see
+from ccgraph.services.user_lifecycle import revoke_credentials, visible_user
+from ccgraph.services.writes import Actor, Outcome, Rejected, run_write
+
+
+async def _policy(session: AsyncSession, user_id: int) -> password_policy.Policy:
+    profiles = (
+        (
+            await session.execute(
+                select(m.SecurityProfile)
+                .join(
+                    m.user_security_profiles,
+                    m.user_security_profiles.c.security_profile_id == m.SecurityProfile.id,
+                )
+                .where(m.user_security_profiles.c.user_id == user_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return password_policy.policy_for(profiles)
+
+
+def _check_new_password(
+    policy: password_policy.Policy,
+    password: str | None,
+    confirmation: str | None,
+    field: str = "password",
+    confirmation_field: str = "passwordConfirmation",
+) -> None:
+    errors = []
+    if not password:
+        errors.append(UserError([field], "REQUIRED", f"{field} is required"))
+    else:
+        if password != confirmation:
+            errors.append(UserError([confirmation_field], "PASSWORD_MISMATCH", "The passwords do not match."))
+        errors += [
+            UserError([field], "PASSWORD_POLICY", f"{field} {p}")
+            for p in password_policy.problems(password, policy)
+        ]
+    if errors:
+        raise Rejected(errors)
+
+
+async def reset_password(
+    session: AsyncSession,
+    passwords: Passwords,
+    actor: Actor,
+    user_id: int,
+    password: str | None,
+    confirmation: str | None,
+    *,
+    validate_only: bool = False,
+) -> Outcome[m.User]:
+    """Under a "generate random passwords" profile the inputs must be absent and a random one
+    is mailed; otherwise both are required, must match and meet the policy. Either way every
+    session ends and the user must change the password at the next sign-in."""
+
+    async def work() -> m.User:
+        user = await visible_user(session, actor, user_id, "userId")
+        policy = await _policy(session, user.id)
+        if policy.generate_random:
+            if password or confirmation:
+                raise Rejected(
+                    [
+                        UserError(
+                            ["password"],
+                            "PASSWORD_NOT_ALLOWED",
+                            "The security profile generates random passwords: leave password empty.",
+                        )
+                    ]
+                )
+            chosen = password_policy.generate(policy)
+            mail.enqueue(
+                session,
+                user.email,
+                "Your new password",
+                f"Hello {user.first_name},\n\nYour password was reset. Your new password is:\n\n"
+                f"    {chosen}\n\nYou will be asked to change it when you next sign in.\n",
+            )
+        else:
+            _check_new_password(policy, password, confirmation)
+            chosen = password
+        user.password_hash = await passwords.hash(chosen)
+        user.password_changed_at = utcnow()
+        user.must_change_password = True
+        user.updated_at = utcnow()
+        ended = await revoke_credentials(session, user.id, keep_access_keys=True)
+        audit.record(
+            session,
+            actor,
+            "user.passwordReset",
+            user,
+            business_unit_id=user.business_unit_id,
+            changes={
+                "passwordGenerated": {"before": None, "after": policy.generate_random},
+                "sessionsRevoked": {"before": None, "after": ended},
+            },
+        )
+        return user
+
+    return await run_write(session, work, validate_only=validate_only)
+
+
+async def change_own_password(
+    session: AsyncSession, passwords: Passwords, actor: Actor, current: str, new: str, confirmation: str
+) -> Outcome[m.User]:
+    """The viewer sets a new password (required after a reset); other sessions end."""
+
+    async def work() -> m.User:
+        user = await session.get(m.User, actor.principal.user_id, populate_existing=True)
+        if not (await passwords.verify(user.password_hash, current)).ok:
+            raise Rejected(
+                [UserError(["currentPassword"], "INVALID_CREDENTIALS", "The current password is wrong.")]
+            )
+        _check_new_password(
+            await _policy(session, user.id), new, confirmation, "newPassword", "newPasswordConfirmation"
+        )
+        if new == current:
+            raise Rejected(
+                [UserError(["newPassword"], "PASSWORD_REUSED", "Choose a password you have not just used.")]
+            )
+        user.password_hash = await passwords.hash(new)
+        user.password_changed_at = utcnow()
+        user.must_change_password = False
+        user.updated_at = utcnow()
+        await session.execute(
+            update(m.Session)
+            .where(
+                m.Session.user_id == user.id,
+                m.Session.id != actor.principal.session_id,
+                m.Session.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        )
+        audit.record(session, actor, "viewer.passwordChange", user, business_unit_id=user.business_unit_id)
+        return user
+
+    return await run_write(session, work)
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    secret: str
+    provisioning_uri: str
+
+
+async def mfa_enroll(session: AsyncSession, box: SecretBox, actor: Actor) -> Outcome[Enrollment]:
+    async def work() -> Enrollment:
+        user = await session.get(m.User, actor.principal.user_id, populate_existing=True)
+        if user.is_master_admin:
+            raise Rejected(
+                [
+                    UserError(
+                        None,
+                        "MASTER_ADMINISTRATOR",
+                        "MFA is not enabled for the master administrator: if the device or "
+                        "secret were lost, nobody could reset it.",
+                    )
+                ]
+            )
+        if user.mfa_enabled:
+            raise Rejected(
+                [UserError(None, "MFA_ACTIVE", "MFA is already active; have it cleared to enroll again.")]
+            )
+        secret = totp.new_secret()
+        user.mfa_secret_encrypted = box.seal(secret)
+        user.mfa_last_step = None
+        audit.record(session, actor, "viewer.mfaEnroll", user, business_unit_id=user.business_unit_id)
+        return Enrollment(secret, totp.provisioning_uri(secret, user.username))
+
+    return await run_write(session, work)
+
+
+async def mfa_confirm(session: AsyncSession, box: SecretBox, actor: Actor, code: str) -> Outcome[m.User]:
+    async def work() -> m.User:
+        user = await session.get(m.User, actor.principal.user_id, populate_existing=True)
+        secret = box.open(user.mfa_secret_encrypted) if user.mfa_secret_encrypted else None
+        if secret is None or user.mfa_enabled:
+            raise Rejected([UserError(None, "NOT_ENROLLING", "Start with viewerMfaEnroll.")])
+        step = totp.matching_step(secret, code, user.mfa_last_step)
+        if step is None:
+            raise Rejected([UserError(["code"], "INVALID_OTP", "The code is wrong or has expired.")])
+        user.mfa_enabled = True
+        user.mfa_last_step = step
+        user.updated_at = utcnow()
+        audit.record(session, actor, "viewer.mfaConfirm", user, business_unit_id=user.business_unit_id)
+        return user
+
+    return await run_write(session, work)
+
+
+async def mfa_clear(
+    session: AsyncSession, actor: Actor, user_id: int, *, validate_only: bool = False
+) -> Outcome[m.User]:
+    async def work() -> m.User:
+        user = await visible_user(session, actor, user_id, "userId")
+        was = user.mfa_enabled
+        user.mfa_secret_encrypted = None
+        user.mfa_enabled = False
+        user.mfa_last_step = None
+        user.updated_at = utcnow()
+        audit.record(
+            session,
+            actor,
+            "user.mfaClear",
+            user,
+            business_unit_id=user.business_unit_id,
+            changes={"mfaEnabled": {"before": was, "after": False}},
+        )
+        return user
+
+    return await run_write(session, work, validate_only=validate_only)
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccessKey:
+    key: m.AccessKey
+    secret: str
+
+
+async def access_key_create(
+    session: AsyncSession, settings: Settings, actor: Actor, user_id: int, *, validate_only: bool = False
+) -> Outcome[NewAccessKey]:
+    """At most `access_keys_per_user` active keys (2, as AWS IAM); the secret is shown once."""
+
+    async def work() -> NewAccessKey:
+        user = await visible_user(session, actor, user_id, "userId")
+        if not user.enabled:
+            raise Rejected([UserError(["userId"], "USER_DISABLED", "The user is disabled.")])
+        active = (
+            await session.execute(
+                select(func.count())
+                .select_from(m.AccessKey)
+                .where(m.AccessKey.user_id == user.id, m.AccessKey.active)
+            )
+        ).scalar_one()
+        if active >= settings.access_keys_per_user:
+            raise Rejected(
+                [
+                    UserError(
+                        ["userId"],
+                        "LIMIT_REACHED",
+                        f"A user has at most {settings.access_keys_per_user} active access keys; "
+                        "deactivate or delete one first.",
+                    )
+                ]
+            )
+        secret = access_keys.new_secret()
+        key = m.AccessKey(
+            user_id=user.id, key_id=access_keys.new_key_id(), secret_hash=access_keys.secret_hash(secret)
+        )
+        session.add(key)
+        await session.flush()
+        audit.record(
+            session,
+            actor,
+            "accessKey.create",
+            user,
+            business_unit_id=user.business_unit_id,
+            changes={"accessKeyId": {"before": None, "after": key.key_id}},
+        )
+        return NewAccessKey(key, secret)
+
+    return await run_write(session, work, validate_only=validate_only)
+
+
+async def _visible_key(session: AsyncSession, actor: Actor, key_pk: int) -> tuple[m.AccessKey, m.User]:
+    key = await session.get(m.AccessKey, key_pk, populate_existing=True)
+    user = await session.get(m.User, key.user_id) if key else None
+    if key is None or user is None or not can_see(actor.principal, user.business_unit_id):
+        raise Rejected([UserError(["id"], "NOT_FOUND", "No access key with this ID.")])
+    return key, user
+
+
+async def access_key_deactivate(
+    session: AsyncSession, actor: Actor, key_pk: int, *, validate_only: bool = False
+) -> Outcome[m.AccessKey]:
+    async def work() -> m.AccessKey:
+        key, user = await _visible_key(session, actor, key_pk)
+        key.active = False
+        audit.record(
+            session,
+            actor,
+            "accessKey.deactivate",
+            user,
+            business_unit_id=user.business_unit_id,
+            changes={"accessKeyId": {"before": key.key_id, "after": key.key_id}},
+        )
+        return key
+
+    return await run_write(session, work, validate_only=validate_only)
+
+
+async def access_key_delete(
+    session: AsyncSession, actor: Actor, key_pk: int, *, validate_only: bool = False
+) -> Outcome[int]:
+    async def work() -> int:
+        key, user = await _visible_key(session, actor, key_pk)
+        audit.record(
+            session,
+            actor,
+            "accessKey.delete",
+            user,
+            business_unit_id=user.business_unit_id,
+            changes={"accessKeyId": {"before": key.key_id, "after": None}},
+        )
+        await session.delete(key)
+        return key_pk
+
+    return await run_write(session, work, validate_only=validate_only)
+
+
+def may_manage_sessions_of(principal: Principal, user_id: int) -> bool:
+    return principal.user_id == user_id or principal.has(Permission.USERS_EDIT)
+
+
+async def session_revoke(session: AsyncSession, actor: Actor, session_pk: int) -> Outcome[m.Session]:
+    """End one session: one's own, or anyone's with USERS_EDIT."""
+
+    async def work() -> m.Session:
+        row = await session.get(m.Session, session_pk, populate_existing=True)
+        user = await session.get(m.User, row.user_id) if row else None
+        if (
+            row is None
+            or user is None
+            or not can_see(actor.principal, user.business_unit_id)
+            or not may_manage_sessions_of(actor.principal, row.user_id)
+        ):
+            raise Rejected([UserError(["id"], "NOT_FOUND", "No session with this ID.")])
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+        audit.record(session, actor, "session.revoke", user, business_unit_id=user.business_unit_id)
+        return row
+
+    return await run_write(session, work)
+
+
+async def sessions_revoke_all(session: AsyncSession, actor: Actor, user_id: int) -> Outcome[int]:
+    async def work() -> int:
+        user = await visible_user(session, actor, user_id, "userId")
+        ended = await revoke_credentials(session, user.id, keep_access_keys=True)
+        audit.record(
+            session,
+            actor,
+            "user.sessionsRevokeAll",
+            user,
+            business_unit_id=user.business_unit_id,
+            changes={"sessionsRevoked": {"before": None, "after": ended}},
+        )
+        return ended
+
+    return await run_write(session, work)

@@ -1,0 +1,141 @@
+"""Mail that is never lost: it is written to the outbox in the transaction of the change that
+sends it, and a sender delivers it over SMTP with retries and backoff. Several senders (one
+per worker) can run at once: each claims due mail with a lease (FOR UPDATE SKIP LOCKED where
+the database has it), so one mail is not sent twice by two of them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from email.message import EmailMessage
+
+import aiosmtplib
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ccgraph.config import Settings
+from ccgraph.db.base import utcnow
+from ccgraph.db.engine import begin_write
+from ccgraph.db.models import OutboxMail
+
+log = logging.getLogger("ccgraph.mail")
+LEASE = timedelta(minutes=2)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def enqueue(session: AsyncSession, to_address: str, subject: str, body: str) -> OutboxMail:
+    """Queue a mail in the caller's transaction: it is sent only if that transaction commits.
+    The log names the recipient and subject, never the body."""
+    mail = OutboxMail(to_address=to_address, subject=subject, body=body)
+    session.add(mail)
+    log.info("mail queued for %s: %s", to_address, subject)
+    return mail
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+class MailSender:
+    def __init__(self, settings: Settings, sessions: Callable[[], AsyncSession]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.settings.smtp_host)
+
+    async def _claim(self, batch: int) -> list[OutboxMail]:
+        async with self.sessions() as session:
+            await begin_write(session)
+            now = utcnow()
+            rows = (
+                (
+                    await session.execute(
+                        select(OutboxMail)
+                        .where(
+                            OutboxMail.sent_at.is_(None),
+                            OutboxMail.next_attempt_at <= now,
+                            OutboxMail.attempts < self.settings.mail_max_attempts,
+                        )
+                        .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+                        .limit(batch)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for mail in rows:  # the lease: nobody else takes it while we try
+                mail.next_attempt_at = now + LEASE
+                mail.attempts += 1
+            await session.commit()
+            return list(rows)
+
+    async def _send(self, mail: OutboxMail) -> None:
+        s = self.settings
+        message = EmailMessage()
+        message["From"] = s.mail_from
+        message["To"] = mail.to_address
+        message["Subject"] = mail.subject
+        message.set_content(mail.body)
+        await aiosmtplib.send(
+            message,
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username or None,
+            password=s.smtp_password or None,
+            start_tls=s.smtp_starttls,
+            use_tls=s.smtp_tls,
+            timeout=s.smtp_timeout_seconds,
+        )
+
+    async def _settle(self, mail_id: int, error: str | None, attempts: int) -> None:
+        async with self.sessions() as session:
+            await begin_write(session)
+            now = utcnow()
+            values = (
+                {"sent_at": now, "body": "", "last_error": None}
+                if error is None
+                else {"next_attempt_at": now + backoff(attempts), "last_error": error[:500]}
+            )
+            await session.execute(update(OutboxMail).where(OutboxMail.id == mail_id).values(**values))
+            await session.commit()
+
+    async def deliver_due(self, batch: int = 20) -> tuple[int, int]:
+        """One pass: send what is due. Returns (sent, failed)."""
+        if not self.configured:
+            return 0, 0
+        sent = failed = 0
+        for mail in await self._claim(batch):
+            try:
+                await self._send(mail)
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                failed += 1
+                log.warning(
+                    "mail %s to %s not sent (attempt %s): %s",
+                    mail.id,
+                    mail.to_address,
+                    mail.attempts,
+                    exc.__class__.__name__,
+                )
+                await self._settle(mail.id, f"{exc.__class__.__name__}: {exc}", mail.attempts)
+            else:
+                sent += 1
+                log.info("mail %s sent to %s", mail.id, mail.to_address)
+                await self._settle(mail.id, None, mail.attempts)
+        return sent, failed
+
+    async def run(self) -> None:
+        """Deliver forever, every `mail_poll_seconds`; what fails waits for its backoff."""
+        if not self.configured:
+            log.warning("no SMTP host configured (CCGRAPH_SMTP_HOST): mail stays in the outbox")
+            return
+        while True:
+            try:
+                await self.deliver_due()
+            except Exception:  # a database hiccup must not stop delivery for good
+                log.exception("mail delivery pass failed")
+            await asyncio.sleep(self.settings.mail_poll_seconds)
