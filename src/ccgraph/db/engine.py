@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
@@ -10,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ccgraph.config import Settings
 
+# The SQLite driver logs every call with its parameters at DEBUG; keep that out of any log.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = make_url(settings.database_url)
-    kwargs: dict[str, Any] = {"echo": settings.db_echo}
+    # Statement parameters can carry password hashes: never log them, even with echo on.
+    kwargs: dict[str, Any] = {"echo": settings.db_echo, "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)

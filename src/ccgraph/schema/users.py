@@ -13,6 +13,7 @@ from strawberry.types import Info
 from ccgraph.db import models as m
 from ccgraph.enums import Permission as PermissionValue
 from ccgraph.schema.business_units import BusinessUnit
+from ccgraph.schema.credentials import AccessKey, Session
 from ccgraph.schema.enums import (
     AccessMode,
     DeliveryMode,
@@ -21,7 +22,6 @@ from ccgraph.schema.enums import (
     ProficiencyOrder,
     SettingSource,
 )
-from ccgraph.schema.credentials import AccessKey, Session
 from ccgraph.schema.node import node_type
 from ccgraph.schema.permissions import requires
 from ccgraph.schema.relay import nested_connection, page_args
