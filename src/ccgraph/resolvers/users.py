@@ -11,6 +11,12 @@ from ccgraph.schema.users import User
 from ccgraph.services import pagination, users
 
 
+@strawberry.input(description="A custom field, by label, and the value it must have (case-insensitive).")
+class CustomFieldFilter:
+    label: str
+    value: str | None
+
+
 @strawberry.input(description="Narrow the user list; every given condition must hold.")
 class UserFilter:
     search: str | None = strawberry.field(
@@ -25,6 +31,9 @@ class UserFilter:
         default=None, description="Users without this skill (the 'Add Users' picker)."
     )
     business_unit_id: relay.GlobalID | None = None
+    custom_fields: list[CustomFieldFilter] | None = strawberry.field(
+        default=None, description="Custom fields by their unit's current label; every one must match."
+    )
 
 
 @strawberry.input
@@ -60,6 +69,7 @@ async def list_users(
             skill_id=_id("skillId", f.skill_id, "Skill"),
             not_skill_id=_id("notSkillId", f.not_skill_id, "Skill"),
             business_unit_id=_id("businessUnitId", f.business_unit_id, "BusinessUnit"),
+            custom_fields=tuple((c.label, c.value) for c in f.custom_fields or ()),
         ),
     )
     ordering = users.user_ordering(order.field, order.direction is OrderDirection.DESC)

@@ -13,6 +13,7 @@ from ccgraph.db import models as m
 from ccgraph.enums import Permission
 from ccgraph.resolvers import audit as audit_resolvers
 from ccgraph.resolvers import auth as auth_resolvers
+from ccgraph.resolvers import business_units as bu
 from ccgraph.resolvers import catalog as catalog_resolvers
 from ccgraph.resolvers import catalog_mutations as cm
 from ccgraph.resolvers import credentials as cr
@@ -139,6 +140,29 @@ class Mutation:
     )
     access_key_delete = strawberry.mutation(
         resolver=cr.access_key_delete, extensions=[requires(P.ACCESS_KEY_CREATE)]
+    )
+    business_unit_create = strawberry.mutation(
+        resolver=bu.create,
+        extensions=[requires(P.BUSINESS_UNITS_EDIT)],
+        description="Create a business unit.",
+    )
+    business_unit_update = strawberry.mutation(
+        resolver=bu.update,
+        extensions=[requires(P.BUSINESS_UNITS_EDIT)],
+        description="Rename a business unit.",
+    )
+    business_unit_settings_update = strawberry.mutation(
+        resolver=bu.settings_update,
+        extensions=[requires(P.BUSINESS_UNITS_EDIT)],
+        description="Turn features on or off; user fields of a feature that is off are refused on write "
+        "and read as null (their values are kept).",
+    )
+    business_unit_custom_fields_update = strawberry.mutation(
+        resolver=bu.custom_fields_update,
+        extensions=[
+            requires(P.EXTERNAL_BUSINESS_UNIT_VIEW, P.BUSINESS_UNIT_CUSTOM_FIELDS_EDIT, P.USERS_EDIT)
+        ],
+        description="Rename the five custom user fields (NICE 'Edit the Custom User Fields').",
     )
     user_create = strawberry.mutation(
         resolver=um.user_create,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -32,6 +33,7 @@ from ccgraph.schema.teams import Team
 from ccgraph.schema.user_connections import users_field
 from ccgraph.schema.user_profiles import ChannelValue, UserProfile, channel_values
 from ccgraph.services.effective_settings import RoutingInputs, effective_settings
+from ccgraph.services.user_fields import applies
 
 
 @strawberry.type(description="Organisation information.")
@@ -73,7 +75,7 @@ class ChannelSettings:
     suppress_ringing: bool = strawberry.field(description="Suppress ringing on personal connection.")
     concurrent_chats: int | None
     auto_parked_emails: int | None
-    request_contact: bool
+    request_contact: bool | None
 
 
 @strawberry.type(description="Omnichannel session handling, when the business unit enables it.")
@@ -169,8 +171,6 @@ class User(relay.Node):
     )
     access_mode: AccessMode
     mailbox: str | None
-    max_release_preview: bool
-    crm_username: str | None
     mfa_enabled: bool
     must_change_password: bool = strawberry.field(description="Set after a reset: sign-in leads to a change.")
     version: int = strawberry.field(description="Send it back with an update; a stale one conflicts.")
@@ -194,8 +194,6 @@ class User(relay.Node):
             capacity=row.capacity,
             access_mode=row.access_mode,
             mailbox=row.mailbox,
-            max_release_preview=row.max_release_preview,
-            crm_username=row.crm_username,
             mfa_enabled=row.mfa_enabled,
             must_change_password=row.must_change_password,
             version=row.version,
@@ -252,41 +250,65 @@ class User(relay.Node):
             type=r.phone_type, desk_phone_number=r.desk_phone_number, auto_accept=r.auto_accept_calls
         )
 
-    @strawberry.field
-    def channel_settings(self) -> ChannelSettings:
-        r = self.row
+    async def _unit(self, info: Info) -> Any:
+        return await info.context.loaders.business_unit.load(self.row.business_unit_id)
+
+    @strawberry.field(description="The single-channel fields read null when the unit uses OSH.")
+    async def channel_settings(self, info: Info) -> ChannelSettings:
+        r, unit = self.row, await self._unit(info)
+
+        def only(column: str) -> Any:
+            return getattr(r, column) if applies(unit, column) else None
+
         return ChannelSettings(
             refusal_timeouts=channel_values(r.refusal_timeouts),
             dialing_pattern=r.dialing_pattern,
             agent_voice_threshold=r.agent_voice_threshold,
             suppress_ringing=r.suppress_ringing,
-            concurrent_chats=r.concurrent_chats,
-            auto_parked_emails=r.auto_parked_emails,
-            request_contact=r.request_contact,
+            concurrent_chats=only("concurrent_chats"),
+            auto_parked_emails=only("auto_parked_emails"),
+            request_contact=only("request_contact"),
         )
 
-    @strawberry.field
-    def omnichannel(self) -> OmnichannelSettings:
-        r = self.row
+    @strawberry.field(description="Null unless the unit enables omnichannel session handling.")
+    async def omnichannel(self, info: Info) -> OmnichannelSettings | None:
+        r, unit = self.row, await self._unit(info)
+        if not applies(unit, "osh_max_contacts"):
+            return None
+        granular = applies(unit, "osh_delivery_mode")
         return OmnichannelSettings(
             max_contacts=channel_values(r.osh_max_contacts),
-            delivery_mode=r.osh_delivery_mode,
-            total_contact_count=r.osh_total_contact_count,
+            delivery_mode=r.osh_delivery_mode if granular else None,
+            total_contact_count=r.osh_total_contact_count if granular else None,
         )
 
-    @strawberry.field
-    def wfo_recording(self) -> WfoRecording:
+    @strawberry.field(description="Null unless the unit enables WFO.")
+    async def wfo_recording(self, info: Info) -> WfoRecording | None:
         r = self.row
+        if not applies(await self._unit(info), "wfo_system_domain"):
+            return None
         return WfoRecording(
             system_domain=r.wfo_system_domain,
             system_username=r.wfo_system_username,
             phones=list(r.wfo_phones or []),
         )
 
-    @strawberry.field
-    def wfm_notifications(self) -> WfmNotifications:
+    @strawberry.field(description="Null unless the unit enables WFM.")
+    async def wfm_notifications(self, info: Info) -> WfmNotifications | None:
         r = self.row
+        if not applies(await self._unit(info), "wfm_notify_email"):
+            return None
         return WfmNotifications(email=r.wfm_notify_email, sms=r.wfm_notify_sms, in_app=r.wfm_notify_in_app)
+
+    @strawberry.field(description="Null unless the unit allows MAX release preview.")
+    async def max_release_preview(self, info: Info) -> bool | None:
+        return (
+            self.row.max_release_preview if applies(await self._unit(info), "max_release_preview") else None
+        )
+
+    @strawberry.field(description="Null unless the unit integrates a CRM.")
+    async def crm_username(self, info: Info) -> str | None:
+        return self.row.crm_username if applies(await self._unit(info), "crm_username") else None
 
     @strawberry.field(description="The five custom fields under their business unit's labels.")
     async def custom_fields(self, info: Info) -> list[CustomField]:

@@ -156,6 +156,12 @@ COLLECTIONS = {
 COPIED_COLLECTIONS = ("security_profile_ids", "queue_ids", "work_stream_ids", "skills")
 
 
+def applies(unit: BusinessUnit, column: str) -> bool:
+    """Whether a user field is in force in the unit; one that is not reads as null."""
+    feature = BY_COLUMN[column].feature
+    return feature is None or feature.applies(unit)
+
+
 def meaningful(value: Any) -> bool:
     """Whether a value asks for a feature: blanks and "off" never do."""
     return value not in (None, False, "", [], {})

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from ccgraph.auth.principal import Principal
 from ccgraph.db import models as m
@@ -52,6 +52,20 @@ class UserFilter:
     skill_id: int | None = None
     not_skill_id: int | None = None
     business_unit_id: int | None = None
+    # (label, value): the custom field of that label, in each user's own unit, has that value
+    custom_fields: tuple[tuple[str, str | None], ...] = ()
+
+
+def _custom_field_is(label: str, value: str | None) -> Any:
+    unit = m.BusinessUnit
+    clauses = []
+    for slot in range(1, 6):
+        column = getattr(m.User, f"custom_{slot}")
+        wanted = column.is_(None) if value is None else func.lower(column) == value.strip().lower()
+        clauses.append(
+            and_(func.lower(getattr(unit, f"custom_field_{slot}_label")) == label.strip().lower(), wanted)
+        )
+    return select(unit.id).where(unit.id == m.User.business_unit_id, or_(*clauses)).exists()
 
 
 def search_users(stmt: Select[Any], search: str | None) -> Select[Any]:
@@ -77,6 +91,8 @@ def users_query(principal: Principal, f: UserFilter) -> Select[Any]:
             .where(link.user_id == m.User.id, link.security_profile_id == f.security_profile_id)
             .exists()
         )
+    for label, value in f.custom_fields:
+        stmt = stmt.where(_custom_field_is(label, value))
     if f.skill_id is not None:
         stmt = stmt.where(_has_skill(f.skill_id))
     if f.not_skill_id is not None:
