@@ -4,7 +4,9 @@ transaction, and audited in it."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ccgraph.auth.passwords import Passwords
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
+from ccgraph.db.engine import begin_write
 from ccgraph.db.models.skills import PROFICIENCY_LEAST, PROFICIENCY_MOST
 from ccgraph.services import audit, password_policy
 from ccgraph.services.auth import normalize_username
@@ -55,78 +58,119 @@ async def visible_user(session: AsyncSession, actor: Actor, user_id: int, field:
     return user
 
 
+CHUNK = 5000
+REFERENCES = (
+    ("team_id", m.Team, "team"),
+    ("manager_id", m.User, "user"),
+    ("user_profile_id", m.UserProfile, "user profile"),
+    ("default_presence_id", m.PresenceStatus, "presence status"),
+)
+LINKED = {
+    "security_profile_ids": (m.SecurityProfile, "security profile"),
+    "queue_ids": (m.Queue, "queue"),
+    "work_stream_ids": (m.WorkStream, "work stream"),
+}
+LINK_TABLES = (
+    ("security_profile_ids", m.user_security_profiles, "security_profile_id"),
+    ("queue_ids", m.user_queues, "queue_id"),
+    ("work_stream_ids", m.user_work_streams, "work_stream_id"),
+)
+
+
+def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
+    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)] or [[]]
+
+
+class Lookups:
+    """What checking a batch of users needs from the database, fetched once for the batch with
+    one statement per kind: so one user and ten thousand are checked by the same code."""
+
+    def __init__(self, session: AsyncSession, unit: m.BusinessUnit) -> None:
+        self.session, self.unit = session, unit
+        self.ids: dict[Any, set[int]] = defaultdict(set)
+        self.profiles: dict[int, m.SecurityProfile] = {}
+        self.taken: dict[str, int] = {}
+
+    async def prefetch(self, rows: Sequence[Values]) -> None:
+        wanted: dict[Any, set[int]] = defaultdict(set)
+        names: set[str] = set()
+        for values in rows:
+            for column, model, _ in REFERENCES:
+                if values.get(column) is not None:
+                    wanted[model].add(values[column])
+            for key, (model, _) in LINKED.items():
+                wanted[model].update(x for x in values.get(key) or () if x is not None)
+            wanted[m.Skill].update(s for s, _ in values.get("skills") or () if s is not None)
+            if values.get("username"):
+                names.add(values["username"])
+        for model, ids in wanted.items():
+            for chunk in _chunks(sorted(ids)):
+                in_unit = (model.id.in_(chunk), model.business_unit_id == self.unit.id)
+                if model is m.SecurityProfile:
+                    for row in (await self.session.execute(select(model).where(*in_unit))).scalars():
+                        self.profiles[row.id] = row
+                        self.ids[model].add(row.id)
+                else:
+                    self.ids[model].update(
+                        (await self.session.execute(select(model.id).where(*in_unit))).scalars()
+                    )
+        for chunk in _chunks(sorted(names)):
+            rows_ = await self.session.execute(
+                select(m.User.username, m.User.id).where(m.User.username.in_(chunk))
+            )
+            self.taken.update(dict(rows_.all()))
+
+    def has(self, model: Any, ref: int | None) -> bool:
+        return ref is not None and ref in self.ids[model]
+
+
 class _Checker:
     """Collects every problem with a user's values; nothing is written while it runs."""
 
-    def __init__(
-        self, session: AsyncSession, actor: Actor, unit: m.BusinessUnit, user: m.User | None
-    ) -> None:
-        self.session, self.actor, self.unit, self.user = session, actor, unit, user
-        self.errors: list[UserError] = []
+    def __init__(self, session: AsyncSession, actor: Actor, lookups: Lookups) -> None:
+        self.session, self.actor, self.lookups, self.unit = session, actor, lookups, lookups.unit
 
-    def fail(self, field: list[str], code: str, message: str) -> None:
-        self.errors.append(UserError(field, code, message))
+    async def check(self, values: Values, user: m.User | None) -> list[UserError]:
+        errors: list[UserError] = []
 
-    async def check(self, values: Values, *, creating: bool) -> None:
+        def fail(field: list[str], code: str, message: str) -> None:
+            errors.append(UserError(field, code, message))
+
+        creating = user is None
         if creating:
             for column in REQUIRED_ON_CREATE:
                 if not values.get(column):
-                    self.fail(
-                        BY_COLUMN[column].api_path,
-                        "REQUIRED",
-                        f"{BY_COLUMN[column].api_path[-1]} is required",
-                    )
+                    path = BY_COLUMN[column].api_path
+                    fail(path, "REQUIRED", f"{path[-1]} is required")
         for column, value in values.items():
             f = BY_COLUMN.get(column)
             if f is None:
                 continue
             if column in REQUIRED_ON_CREATE and not creating and not value:
-                self.fail(f.api_path, "REQUIRED", f"{f.api_path[-1]} cannot be emptied")
+                fail(f.api_path, "REQUIRED", f"{f.api_path[-1]} cannot be emptied")
                 continue
             problem = f.check(value) if f.check else None
             if problem:
-                self.fail(f.api_path, "INVALID", f"{f.api_path[-1]} {problem}")
+                fail(f.api_path, "INVALID", f"{f.api_path[-1]} {problem}")
             if f.feature and meaningful(value) and not f.feature.applies(self.unit):
-                self.fail(f.api_path, "FEATURE_DISABLED", f"{f.api_path[-1]} {f.feature.refusal()}")
-        await self._unique_username(values)
-        await self._references(values)
-        await self._collections(values, creating=creating)
-
-    async def _unique_username(self, values: Values) -> None:
+                fail(f.api_path, "FEATURE_DISABLED", f"{f.api_path[-1]} {f.feature.refusal()}")
         name = values.get("username")
-        if not name or any(e.field == ["username"] for e in self.errors):
-            return
-        stmt = select(m.User.id).where(m.User.username == name)
-        if self.user is not None:
-            stmt = stmt.where(m.User.id != self.user.id)
-        if (await self.session.execute(stmt)).first():
-            self.fail(["username"], "TAKEN", f"The username {name!r} is taken.")
-
-    async def _in_unit(self, model: Any, ids: Sequence[int]) -> set[int]:
-        if not ids:
-            return set()
-        rows = await self.session.execute(
-            select(model.id).where(model.id.in_(ids), model.business_unit_id == self.unit.id)
-        )
-        return set(rows.scalars())
-
-    async def _references(self, values: Values) -> None:
-        for column, model, what in (
-            ("team_id", m.Team, "team"),
-            ("manager_id", m.User, "user"),
-            ("user_profile_id", m.UserProfile, "user profile"),
-            ("default_presence_id", m.PresenceStatus, "presence status"),
+        owner = self.lookups.taken.get(name) if name else None
+        if (
+            owner is not None
+            and (user is None or owner != user.id)
+            and not any(e.field == ["username"] for e in errors)
         ):
+            fail(["username"], "TAKEN", f"The username {name!r} is taken.")
+        for column, model, what in REFERENCES:
             ref = values.get(column)
-            if ref is not None and ref not in await self._in_unit(model, [ref]):
-                self.fail(
-                    BY_COLUMN[column].api_path, "NOT_FOUND", f"No {what} with this ID in the business unit."
-                )
+            if ref is not None and not self.lookups.has(model, ref):
+                fail(BY_COLUMN[column].api_path, "NOT_FOUND", f"No {what} with this ID in the business unit.")
         manager = values.get("manager_id")
-        if manager is not None and self.user is not None and await self._reports_to(manager, self.user.id):
-            self.fail(
-                ["managerId"], "INVALID", "A user cannot be managed by themselves or by a direct report."
-            )
+        if manager is not None and user is not None and await self._reports_to(manager, user.id):
+            fail(["managerId"], "INVALID", "A user cannot be managed by themselves or by a direct report.")
+        self._collections(values, creating, fail)
+        return errors
 
     async def _reports_to(self, manager_id: int, user_id: int) -> bool:
         """Whether `manager_id` is `user_id` or someone below them in the management chain."""
@@ -141,214 +185,259 @@ class _Checker:
             ).scalar()
         return False
 
-    async def _collections(self, values: Values, *, creating: bool) -> None:
+    def _collections(self, values: Values, creating: bool, fail: Any) -> None:
         profile_ids = values.get("security_profile_ids")
-        if creating and not profile_ids:
-            self.fail(
+        if (creating and not profile_ids) or (profile_ids is not None and not profile_ids):
+            fail(
                 COLLECTIONS["security_profile_ids"], "REQUIRED", "A user needs at least one security profile."
             )
-        elif profile_ids is not None:
-            if not profile_ids:
-                self.fail(
-                    COLLECTIONS["security_profile_ids"],
-                    "REQUIRED",
-                    "A user needs at least one security profile.",
-                )
-            await self._security_profiles(profile_ids)
-        for key, model, what in (
-            ("queue_ids", m.Queue, "queue"),
-            ("work_stream_ids", m.WorkStream, "work stream"),
-        ):
-            ids = values.get(key)
-            if ids:
-                missing = set(ids) - await self._in_unit(model, ids)
-                for index, ref in enumerate(ids):
-                    if ref in missing:
-                        self.fail(
-                            [*COLLECTIONS[key], str(index)],
-                            "NOT_FOUND",
-                            f"No {what} with this ID in the business unit.",
+        held = {p.value for p in self.actor.principal.permissions}
+        for key, (model, what) in LINKED.items():
+            for index, ref in enumerate(values.get(key) or ()):
+                path = [*COLLECTIONS[key], str(index)]
+                if not self.lookups.has(model, ref):
+                    fail(path, "NOT_FOUND", f"No {what} with this ID in the business unit.")
+                elif model is m.SecurityProfile:
+                    beyond = sorted(set(self.lookups.profiles[ref].permissions) - held)
+                    if beyond:
+                        fail(
+                            path,
+                            "PERMISSION_NOT_HELD",
+                            f"You cannot grant permissions you do not hold: {', '.join(beyond)}.",
                         )
-        skills = values.get("skills")
-        if skills:
-            found = await self._in_unit(m.Skill, [s for s, _ in skills])
-            seen: set[int] = set()
-            for index, (skill_id, proficiency) in enumerate(skills):
-                path = ["skills", str(index)]
-                if skill_id not in found:
-                    self.fail([*path, "skillId"], "NOT_FOUND", "No skill with this ID in the business unit.")
-                if skill_id in seen:
-                    self.fail([*path, "skillId"], "DUPLICATE", "This skill is listed twice.")
-                seen.add(skill_id)
-                if not PROFICIENCY_MOST <= proficiency <= PROFICIENCY_LEAST:
-                    self.fail(
-                        [*path, "proficiency"],
-                        "INVALID",
-                        f"proficiency must be between {PROFICIENCY_MOST} (most) and {PROFICIENCY_LEAST}",
-                    )
-
-    async def _security_profiles(self, ids: Sequence[int]) -> None:
-        rows = (
-            (
-                await self.session.execute(
-                    select(m.SecurityProfile).where(
-                        m.SecurityProfile.id.in_(ids), m.SecurityProfile.business_unit_id == self.unit.id
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        found = {r.id: r for r in rows}
-        for index, ref in enumerate(ids):
-            path = [*COLLECTIONS["security_profile_ids"], str(index)]
-            profile = found.get(ref)
-            if profile is None:
-                self.fail(path, "NOT_FOUND", "No security profile with this ID in the business unit.")
-                continue
-            beyond = sorted(set(profile.permissions) - {p.value for p in self.actor.principal.permissions})
-            if beyond:
-                self.fail(
-                    path,
-                    "PERMISSION_NOT_HELD",
-                    f"You cannot grant permissions you do not hold: {', '.join(beyond)}.",
+        seen: set[int] = set()
+        for index, (skill_id, proficiency) in enumerate(values.get("skills") or ()):
+            path = ["skills", str(index)]
+            if not self.lookups.has(m.Skill, skill_id):
+                fail([*path, "skillId"], "NOT_FOUND", "No skill with this ID in the business unit.")
+            if skill_id in seen:
+                fail([*path, "skillId"], "DUPLICATE", "This skill is listed twice.")
+            seen.add(skill_id)
+            if not PROFICIENCY_MOST <= proficiency <= PROFICIENCY_LEAST:
+                fail(
+                    [*path, "proficiency"],
+                    "INVALID",
+                    f"proficiency must be between {PROFICIENCY_MOST} (most) and {PROFICIENCY_LEAST}",
                 )
 
-    async def passwords(self, values: Values, password: str | None, confirmation: str | None) -> str | None:
+    def password(self, values: Values, draft: Draft) -> tuple[str | None, list[UserError]]:
         """The password to set: the given one if it meets the policy, or a generated one when
         the security profiles generate random passwords (then none may be given)."""
-        ids = values.get("security_profile_ids") or []
-        profiles = (
-            (await self.session.execute(select(m.SecurityProfile).where(m.SecurityProfile.id.in_(ids))))
-            .scalars()
-            .all()
-            if ids
-            else []
-        )
+        if draft.without_password:
+            return None, []
+        profiles = [
+            self.lookups.profiles[i]
+            for i in values.get("security_profile_ids") or ()
+            if i in self.lookups.profiles
+        ]
         policy = password_policy.policy_for(profiles)
+        password, confirmation = draft.password, draft.password_confirmation
         if policy.generate_random:
             if password or confirmation:
-                self.fail(
-                    ["password"],
-                    "PASSWORD_NOT_ALLOWED",
-                    "The security profile generates random passwords: leave password empty.",
-                )
-                return None
-            return password_policy.generate(policy)
+                return None, [
+                    UserError(
+                        ["password"],
+                        "PASSWORD_NOT_ALLOWED",
+                        "The security profile generates random passwords: leave password empty.",
+                    )
+                ]
+            return password_policy.generate(policy), []
         if not password:
-            self.fail(["password"], "REQUIRED", "password is required")
-            return None
+            return None, [UserError(["password"], "REQUIRED", "password is required")]
+        errors = []
         if password != confirmation:
-            self.fail(["passwordConfirmation"], "PASSWORD_MISMATCH", "The passwords do not match.")
-        for problem in password_policy.problems(password, policy):
-            self.fail(["password"], "PASSWORD_POLICY", f"password {problem}")
-        return password
+            errors.append(
+                UserError(["passwordConfirmation"], "PASSWORD_MISMATCH", "The passwords do not match.")
+            )
+        errors += [
+            UserError(["password"], "PASSWORD_POLICY", f"password {p}")
+            for p in password_policy.problems(password, policy)
+        ]
+        return password, errors
+
+
+@dataclass(slots=True)
+class Draft:
+    """One user to create: their values and, unless created without one, a password."""
+
+    values: Values
+    password: str | None = None
+    password_confirmation: str | None = None
+    without_password: bool = False  # bulk files: a password comes later, by reset
+
+
+@dataclass(slots=True)
+class Change:
+    """One user to update, found by id or (in files) by username; `version`, when given, must
+    be the current one."""
+
+    values: Values
+    user_id: int | None = None
+    username: str | None = None
+    version: int | None = None
+
+
+@dataclass(slots=True)
+class RowResult:
+    index: int
+    user: m.User | None = None
+    errors: list[UserError] = field(default_factory=list)
+    password: str | None = None
 
 
 def _normalized(values: Values) -> Values:
     values = dict(values)
-    if "username" in values and values["username"]:
+    if values.get("username"):
         values["username"] = normalize_username(values["username"])
     for key in ("first_name", "last_name", "email", "city"):
         if isinstance(values.get(key), str):
             values[key] = values[key].strip()
-    if isinstance(values.get("country"), str):
-        values["country"] = values["country"].upper()
-    if isinstance(values.get("address_country"), str):
-        values["address_country"] = values["address_country"].upper()
+    for key in ("country", "address_country"):
+        if isinstance(values.get(key), str):
+            values[key] = values[key].upper()
     return values
-
-
-async def _links(session: AsyncSession, user_id: int) -> dict[str, Any]:
-    async def ids(column: Any, owner: Any) -> list[int]:
-        return sorted((await session.execute(select(column).where(owner == user_id))).scalars())
-
-    return {
-        "security_profile_ids": await ids(
-            m.user_security_profiles.c.security_profile_id, m.user_security_profiles.c.user_id
-        ),
-        "queue_ids": await ids(m.user_queues.c.queue_id, m.user_queues.c.user_id),
-        "work_stream_ids": await ids(m.user_work_streams.c.work_stream_id, m.user_work_streams.c.user_id),
-        "skills": [
-            [s, p]
-            for s, p in (
-                await session.execute(
-                    select(m.UserSkill.skill_id, m.UserSkill.proficiency)
-                    .where(m.UserSkill.user_id == user_id)
-                    .order_by(m.UserSkill.skill_id)
-                )
-            ).all()
-        ],
-    }
 
 
 def _columns(values: Values) -> Values:
     return {column: value for column, value in values.items() if column in BY_COLUMN}
 
 
-async def _apply(session: AsyncSession, user: m.User, values: Values) -> None:
-    for column, value in _columns(values).items():
-        setattr(user, column, value)
-    await session.flush()
-    await _link(session, user, values)
+def _links_of(values: Values) -> dict[str, Any]:
+    return {
+        "security_profile_ids": sorted(values.get("security_profile_ids") or []),
+        "queue_ids": sorted(set(values.get("queue_ids") or [])),
+        "work_stream_ids": sorted(set(values.get("work_stream_ids") or [])),
+        "skills": sorted([s, p] for s, p in values.get("skills") or []),
+    }
 
 
-async def _link(session: AsyncSession, user: m.User, values: Values) -> None:
-    for key, table, column in (
-        ("security_profile_ids", m.user_security_profiles, "security_profile_id"),
-        ("queue_ids", m.user_queues, "queue_id"),
-        ("work_stream_ids", m.user_work_streams, "work_stream_id"),
-    ):
-        if key in values:
-            await session.execute(delete(table).where(table.c.user_id == user.id))
-            if values[key]:
+async def _current_links(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Every user's linked ids, for many users with one statement per link table."""
+    links: dict[int, dict[str, Any]] = {
+        uid: {"security_profile_ids": [], "queue_ids": [], "work_stream_ids": [], "skills": []}
+        for uid in user_ids
+    }
+    for chunk in _chunks(list(user_ids)):
+        for key, table, column in LINK_TABLES:
+            for uid, ref in (
                 await session.execute(
-                    insert(table), [{"user_id": user.id, column: ref} for ref in dict.fromkeys(values[key])]
+                    select(table.c.user_id, table.c[column]).where(table.c.user_id.in_(chunk))
                 )
-    if "skills" in values:
-        await session.execute(delete(m.UserSkill).where(m.UserSkill.user_id == user.id))
-        if values["skills"]:
-            await session.execute(
-                insert(m.UserSkill),
-                [
-                    {"user_id": user.id, "skill_id": s, "proficiency": p, "created_at": utcnow()}
-                    for s, p in values["skills"]
-                ],
+            ).all():
+                links[uid][key].append(ref)
+        rows = await session.execute(
+            select(m.UserSkill.user_id, m.UserSkill.skill_id, m.UserSkill.proficiency).where(
+                m.UserSkill.user_id.in_(chunk)
             )
+        )
+        for uid, skill, proficiency in rows.all():
+            links[uid]["skills"].append([skill, proficiency])
+    for entry in links.values():
+        for key in entry:
+            entry[key].sort()
+    return links
 
 
-async def _create(
+async def _write_links(
+    session: AsyncSession, pairs: Sequence[tuple[m.User, Values]], *, replace: bool
+) -> None:
+    """Set the links of many users: bulk deletes and inserts, one per link table."""
+    now = utcnow()
+    for key, table, column in LINK_TABLES:
+        touched = [(u, v) for u, v in pairs if key in v]
+        if not touched:
+            continue
+        if replace:
+            for chunk in _chunks([u.id for u, _ in touched]):
+                await session.execute(delete(table).where(table.c.user_id.in_(chunk)))
+        rows = [{"user_id": u.id, column: ref} for u, v in touched for ref in dict.fromkeys(v[key] or [])]
+        if rows:
+            await session.execute(insert(table), rows)
+    touched = [(u, v) for u, v in pairs if "skills" in v]
+    if touched:
+        if replace:
+            for chunk in _chunks([u.id for u, _ in touched]):
+                await session.execute(delete(m.UserSkill).where(m.UserSkill.user_id.in_(chunk)))
+        rows = [
+            {"user_id": u.id, "skill_id": s, "proficiency": p, "created_at": now}
+            for u, v in touched
+            for s, p in v["skills"] or []
+        ]
+        if rows:
+            await session.execute(insert(m.UserSkill), rows)
+
+
+def _refuse_rows(results: list[RowResult]) -> Rejected:
+    """All or nothing: one bad row, nothing written; every row's problems reported."""
+    return Rejected([e for r in results for e in r.errors], result=results)
+
+
+async def create_users(
     session: AsyncSession,
     passwords: Passwords,
     actor: Actor,
-    unit: m.BusinessUnit,
-    values: Values,
-    password: str | None,
-    confirmation: str | None,
-    action: str,
-    extra: dict[str, Any] | None = None,
-) -> m.User:
-    checker = _Checker(session, actor, unit, None)
-    await checker.check(values, creating=True)
-    chosen = await checker.passwords(values, password, confirmation)
-    if checker.errors:
-        raise Rejected(checker.errors)
-    generated = chosen is not None and chosen != password
-    user = m.User(
-        business_unit_id=unit.id,
-        password_hash=await passwords.hash(chosen) if chosen else None,
-        password_changed_at=utcnow(),
-        must_change_password=generated,
-        **_columns(values),
-    )
-    session.add(user)
-    await session.flush()
-    await _link(session, user, values)
-    after = snapshot(user, await _links(session, user.id))
-    audit.record(
-        session, actor, action, user, business_unit_id=unit.id, changes=audit.diff({}, after) | (extra or {})
-    )
-    return user
+    drafts: Sequence[Draft],
+    *,
+    business_unit_id: int | None = None,
+    atomic: bool = True,
+    validate_only: bool = False,
+    action: str = "user.create",
+    audit_extra: dict[str, Any] | None = None,
+) -> Outcome[list[RowResult]]:
+    """Create users; each row is checked whole, the batch's look-ups made once. Atomic: one bad
+    row and nothing is created; otherwise the good rows are and the bad ones reported."""
+
+    async def work() -> list[RowResult]:
+        unit = await target_unit(session, actor, business_unit_id)
+        rows = [_normalized(d.values) for d in drafts]
+        lookups = Lookups(session, unit)
+        await lookups.prefetch(rows)
+        checker = _Checker(session, actor, lookups)
+        results, in_batch = [], set()
+        for index, (draft, values) in enumerate(zip(drafts, rows, strict=True)):
+            errors = await checker.check(values, None)
+            name = values.get("username")
+            if name and name in in_batch:
+                errors.append(UserError(["username"], "DUPLICATE", f"The username {name!r} is given twice."))
+            in_batch.add(name)
+            chosen, problems = checker.password(values, draft)
+            results.append(RowResult(index, errors=errors + problems, password=chosen))
+        if atomic and any(r.errors for r in results):
+            raise _refuse_rows(results)
+        good = [(r, rows[r.index], drafts[r.index]) for r in results if not r.errors]
+        now = utcnow()
+        for result, values, draft in good:
+            generated = result.password is not None and result.password != draft.password
+            result.user = m.User(
+                business_unit_id=unit.id,
+                password_hash=await passwords.hash(result.password) if result.password else None,
+                password_changed_at=now if result.password else None,
+                must_change_password=generated,
+                **_columns(values),
+            )
+        session.add_all([r.user for r, _, _ in good])
+        await session.flush()
+        await _write_links(session, [(r.user, v) for r, v, _ in good], replace=False)
+        for result, values, _ in good:
+            after = snapshot(result.user, _links_of(values))
+            audit.record(
+                session,
+                actor,
+                action,
+                result.user,
+                business_unit_id=unit.id,
+                changes=audit.diff({}, after) | (audit_extra or {}),
+            )
+        return results
+
+    return await run_write(session, work, validate_only=validate_only)
+
+
+def _single(outcome: Outcome[list[RowResult]]) -> Outcome[m.User]:
+    if outcome.value is None:
+        return Outcome(None, outcome.errors)
+    [row] = outcome.value
+    return Outcome(row.user if not row.errors else None, row.errors)
 
 
 async def create_user(
@@ -362,20 +451,12 @@ async def create_user(
     business_unit_id: int | None = None,
     validate_only: bool = False,
 ) -> Outcome[m.User]:
-    async def work() -> m.User:
-        unit = await target_unit(session, actor, business_unit_id)
-        return await _create(
-            session,
-            passwords,
-            actor,
-            unit,
-            _normalized(values),
-            password,
-            password_confirmation,
-            "user.create",
+    draft = Draft(values, password, password_confirmation)
+    return _single(
+        await create_users(
+            session, passwords, actor, [draft], business_unit_id=business_unit_id, validate_only=validate_only
         )
-
-    return await run_write(session, work, validate_only=validate_only)
+    )
 
 
 async def copy_user(
@@ -391,26 +472,126 @@ async def copy_user(
 ) -> Outcome[m.User]:
     """A new user with the source's team, security profiles, profile, skills and proficiencies,
     routing, channel and phone settings; identity and credentials come from `values`."""
-
-    async def work() -> m.User:
-        source = await visible_user(session, actor, source_id, "sourceUserId")
-        unit = await session.get(m.BusinessUnit, source.business_unit_id)
-        links = await _links(session, source.id)
-        inherited = {f.column: getattr(source, f.column) for f in FIELDS if f.copied}
-        inherited |= {key: links[key] for key in COPIED_COLLECTIONS}
-        inherited["skills"] = [tuple(s) for s in inherited["skills"]]
-        merged = inherited | _normalized(values)
-        return await _create(
+    await begin_write(session)
+    source = await session.get(m.User, source_id)
+    if source is None or not can_see(actor.principal, source.business_unit_id):
+        await session.rollback()
+        return Outcome(None, [not_found(["sourceUserId"], "user")])
+    links = (await _current_links(session, [source.id]))[source.id]
+    inherited = {f.column: getattr(source, f.column) for f in FIELDS if f.copied}
+    inherited |= {key: links[key] for key in COPIED_COLLECTIONS}
+    inherited["skills"] = [tuple(s) for s in inherited["skills"]]
+    draft = Draft(inherited | values, password, password_confirmation)
+    return _single(
+        await create_users(
             session,
             passwords,
             actor,
-            unit,
-            merged,
-            password,
-            password_confirmation,
-            "user.copy",
-            {"copiedFrom": {"before": None, "after": source.id}},
+            [draft],
+            business_unit_id=source.business_unit_id,
+            validate_only=validate_only,
+            action="user.copy",
+            audit_extra={"copiedFrom": {"before": None, "after": source.id}},
         )
+    )
+
+
+async def update_users(
+    session: AsyncSession,
+    actor: Actor,
+    changes: Sequence[Change],
+    *,
+    atomic: bool = True,
+    validate_only: bool = False,
+) -> Outcome[list[RowResult]]:
+    """Partial updates of many users. A row whose `version` is stale is a CONFLICT and none of
+    it is applied."""
+
+    async def work() -> list[RowResult]:
+        rows = [_normalized(c.values) for c in changes]
+        ids = [c.user_id for c in changes if c.user_id is not None]
+        names = [normalize_username(c.username) for c in changes if c.username]
+        found: dict[Any, m.User] = {}
+        for chunk in _chunks(ids):
+            for u in (await session.execute(select(m.User).where(m.User.id.in_(chunk)))).scalars():
+                found[u.id] = u
+        for chunk in _chunks(names):
+            for u in (await session.execute(select(m.User).where(m.User.username.in_(chunk)))).scalars():
+                found[u.username] = u
+        results: list[RowResult] = []
+        targets: list[m.User | None] = []
+        for index, change in enumerate(changes):
+            key = change.user_id if change.user_id is not None else normalize_username(change.username or "")
+            user = found.get(key)
+            if user is None or not can_see(actor.principal, user.business_unit_id):
+                path = ["id"] if change.user_id is not None else ["username"]
+                results.append(RowResult(index, errors=[not_found(path, "user")]))
+                targets.append(None)
+                continue
+            if change.version is not None and user.version != change.version:
+                results.append(
+                    RowResult(
+                        index,
+                        user=user,
+                        errors=[
+                            UserError(
+                                ["version"],
+                                "CONFLICT",
+                                f"The user was changed since version {change.version}; it is now at version {user.version}. "
+                                "Nothing was applied: re-read and retry.",
+                            )
+                        ],
+                    )
+                )
+                targets.append(None)
+                continue
+            results.append(RowResult(index, user=user))
+            targets.append(user)
+        units = {u.business_unit_id for u in targets if u is not None}
+        checkers = {}
+        for unit_id in units:
+            lookups = Lookups(session, await session.get(m.BusinessUnit, unit_id))
+            await lookups.prefetch(
+                [rows[i] for i, u in enumerate(targets) if u is not None and u.business_unit_id == unit_id]
+            )
+            checkers[unit_id] = _Checker(session, actor, lookups)
+        seen_names: dict[str, int] = {}
+        for result, user, values in zip(results, targets, rows, strict=True):
+            if user is None:
+                continue
+            result.errors += await checkers[user.business_unit_id].check(values, user)
+            name = values.get("username")
+            if name:
+                if name in seen_names and seen_names[name] != user.id:
+                    result.errors.append(
+                        UserError(["username"], "DUPLICATE", f"The username {name!r} is given twice.")
+                    )
+                seen_names[name] = user.id
+        if atomic and any(r.errors for r in results):
+            raise _refuse_rows(results)
+        good = [(r.user, rows[r.index]) for r in results if not r.errors]
+        before_links = await _current_links(session, [u.id for u, _ in good])
+        befores = {u.id: snapshot(u, before_links[u.id]) for u, _ in good}
+        now = utcnow()
+        for user, values in good:
+            for column, value in _columns(values).items():
+                setattr(user, column, value)
+            user.updated_at = now  # one UPDATE, one version, even when only links change
+        await session.flush()
+        await _write_links(session, good, replace=True)
+        for user, values in good:
+            after = snapshot(
+                user, before_links[user.id] | {k: v for k, v in _links_of(values).items() if k in values}
+            )
+            audit.record(
+                session,
+                actor,
+                "user.update",
+                user,
+                business_unit_id=user.business_unit_id,
+                changes=audit.diff(befores[user.id], after),
+            )
+        return results
 
     return await run_write(session, work, validate_only=validate_only)
 
@@ -424,36 +605,15 @@ async def update_user(
     *,
     validate_only: bool = False,
 ) -> Outcome[m.User]:
-    async def work() -> m.User:
-        user = await visible_user(session, actor, user_id)
-        if user.version != version:
-            raise Rejected(
-                [
-                    UserError(
-                        ["version"],
-                        "CONFLICT",
-                        f"The user was changed since version {version}; it is now at version "
-                        f"{user.version}. Nothing was applied: re-read and retry.",
-                    )
-                ],
-                current=user,
-            )
-        unit = await session.get(m.BusinessUnit, user.business_unit_id)
-        changes = _normalized(values)
-        checker = _Checker(session, actor, unit, user)
-        await checker.check(changes, creating=False)
-        if checker.errors:
-            raise Rejected(checker.errors)
-        before = snapshot(user, await _links(session, user.id))
-        user.updated_at = utcnow()  # one UPDATE, one version, even when only links change
-        await _apply(session, user, changes)
-        after = snapshot(user, await _links(session, user.id))
-        audit.record(
-            session, actor, "user.update", user, business_unit_id=unit.id, changes=audit.diff(before, after)
+    outcome = _single(
+        await update_users(
+            session, actor, [Change(values, user_id=user_id, version=version)], validate_only=validate_only
         )
-        return user
-
-    return await run_write(session, work, validate_only=validate_only)
+    )
+    if any(e.code == "CONFLICT" for e in outcome.errors):
+        # show the caller the user as it is now, with its current version
+        return Outcome(await session.get(m.User, user_id, populate_existing=True), outcome.errors)
+    return outcome
 
 
 def _guard_self_and_master(actor: Actor, user: m.User, verb: str) -> None:
@@ -515,7 +675,7 @@ async def delete_user(
     async def work() -> int:
         user = await visible_user(session, actor, user_id)
         _guard_self_and_master(actor, user, "delete")
-        before = snapshot(user, await _links(session, user.id))
+        before = snapshot(user, (await _current_links(session, [user.id]))[user.id])
         sessions = (
             await session.execute(
                 select(func.count())

@@ -33,10 +33,11 @@ class Rejected(Exception):  # noqa: N818 (a business outcome, not a failure)
     `current` is an object to show the caller anyway (e.g. the current user on CONFLICT).
     """
 
-    def __init__(self, errors: list[UserError], current: Any = None) -> None:
+    def __init__(self, errors: list[UserError], current: Any = None, result: Any = None) -> None:
         super().__init__(errors)
         self.errors = errors
         self.current = current
+        self.result = result  # returned as the outcome's value as it is (e.g. per-row results)
 
 
 @dataclass(slots=True)
@@ -65,7 +66,8 @@ async def run_write(
         await session.rollback()
         if rejected.current is not None:
             await session.refresh(rejected.current)
-        return Outcome(rejected.current, rejected.errors)
+            return Outcome(rejected.current, rejected.errors)
+        return Outcome(rejected.result, rejected.errors)
     except (IntegrityError, StaleDataError) as exc:
         # A concurrent write got there first (a unique name taken, a version bumped).
         await session.rollback()
