@@ -537,7 +537,8 @@ async def update_users(
                             UserError(
                                 ["version"],
                                 "CONFLICT",
-                                f"The user was changed since version {change.version}; it is now at version {user.version}. "
+                                f"The user was changed since version {change.version}; "
+                            f"it is now at version {user.version}. "
                                 "Nothing was applied: re-read and retry.",
                             )
                         ],
