@@ -41,7 +41,9 @@ class GraphQLApp(GraphQL):
         passwords: Passwords,
         box: SecretBox,
     ) -> None:
-        super().__init__(schema, graphql_ide=None if settings.production else "graphiql")
+        super().__init__(
+            schema, graphql_ide=None if settings.production else "graphiql", multipart_uploads_enabled=True
+        )
         self.settings = settings
         self.sessions = sessions
         self.passwords = passwords

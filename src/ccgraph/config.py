@@ -44,6 +44,9 @@ class Settings:
     mail_from: str = "ccgraph@localhost"
     mail_poll_seconds: float = 5.0
     mail_max_attempts: int = 10
+    # Bulk user files.
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_import_rows: int = 10_000
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -56,24 +56,25 @@ async def list_users(
     order_by: UserOrder | None = None,
 ) -> Connection[User]:
     args = page_args(first, after, last, before)
-    f = filter or UserFilter()
     order = order_by or UserOrder()
-    stmt = users.users_query(
-        info.context.principal,
-        users.UserFilter(
-            search=f.search,
-            enabled=f.enabled,
-            team_id=_id("teamId", f.team_id, "Team"),
-            user_profile_id=_id("userProfileId", f.user_profile_id, "UserProfile"),
-            security_profile_id=_id("securityProfileId", f.security_profile_id, "SecurityProfile"),
-            skill_id=_id("skillId", f.skill_id, "Skill"),
-            not_skill_id=_id("notSkillId", f.not_skill_id, "Skill"),
-            business_unit_id=_id("businessUnitId", f.business_unit_id, "BusinessUnit"),
-            custom_fields=tuple((c.label, c.value) for c in f.custom_fields or ()),
-        ),
-    )
+    stmt = users.users_query(info.context.principal, user_filter(filter))
     ordering = users.user_ordering(order.field, order.direction is OrderDirection.DESC)
     return await paged(info, stmt, ordering, args, User.from_row)
+
+
+def user_filter(given: UserFilter | None) -> users.UserFilter:
+    f = given or UserFilter()
+    return users.UserFilter(
+        search=f.search,
+        enabled=f.enabled,
+        team_id=_id("teamId", f.team_id, "Team"),
+        user_profile_id=_id("userProfileId", f.user_profile_id, "UserProfile"),
+        security_profile_id=_id("securityProfileId", f.security_profile_id, "SecurityProfile"),
+        skill_id=_id("skillId", f.skill_id, "Skill"),
+        not_skill_id=_id("notSkillId", f.not_skill_id, "Skill"),
+        business_unit_id=_id("businessUnitId", f.business_unit_id, "BusinessUnit"),
+        custom_fields=tuple((c.label, c.value) for c in f.custom_fields or ()),
+    )
 
 
 async def paged(info: Info, stmt, ordering, args, convert) -> Connection:  # noqa: ANN001

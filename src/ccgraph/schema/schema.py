@@ -13,6 +13,7 @@ from ccgraph.db import models as m
 from ccgraph.enums import Permission
 from ccgraph.resolvers import audit as audit_resolvers
 from ccgraph.resolvers import auth as auth_resolvers
+from ccgraph.resolvers import bulk
 from ccgraph.resolvers import business_units as bu
 from ccgraph.resolvers import catalog as catalog_resolvers
 from ccgraph.resolvers import catalog_mutations as cm
@@ -77,6 +78,16 @@ class Query:
         "Business units: the caller's own, or all with EXTERNAL_BUSINESS_UNIT_VIEW.",
     )
     permissions = catalog_resolvers.permissions_field
+    users_import_template = strawberry.field(
+        resolver=bulk.users_import_template,
+        extensions=[requires(P.USERS_CREATE)],
+        description="An empty CSV/XLSX with the import columns of the unit (custom fields under its labels).",
+    )
+    users_export = strawberry.field(
+        resolver=bulk.users_export,
+        extensions=[requires(P.USERS_VIEW)],
+        description="The unit's users in the import columns; the file imports back unchanged.",
+    )
     audit_events = strawberry.field(
         resolver=audit_resolvers.audit_events,
         extensions=[requires(P.AUDIT_VIEW)],
@@ -163,6 +174,21 @@ class Mutation:
             requires(P.EXTERNAL_BUSINESS_UNIT_VIEW, P.BUSINESS_UNIT_CUSTOM_FIELDS_EDIT, P.USERS_EDIT)
         ],
         description="Rename the five custom user fields (NICE 'Edit the Custom User Fields').",
+    )
+    users_create = strawberry.mutation(
+        resolver=bulk.users_create,
+        extensions=[requires(P.USERS_CREATE)],
+        description="Create up to 1,000 users with one call, each checked as userCreate checks one.",
+    )
+    users_update = strawberry.mutation(
+        resolver=bulk.users_update,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Update up to 1,000 users with one call, each checked as userUpdate checks one.",
+    )
+    users_import = strawberry.mutation(
+        resolver=bulk.users_import,
+        extensions=[requires(P.USERS_CREATE, P.USERS_EDIT)],
+        description="Create and/or update users from an uploaded CSV or XLSX (GraphQL multipart request).",
     )
     user_create = strawberry.mutation(
         resolver=um.user_create,

@@ -162,9 +162,14 @@ def applies(unit: BusinessUnit, column: str) -> bool:
     return feature is None or feature.applies(unit)
 
 
-def meaningful(value: Any) -> bool:
-    """Whether a value asks for a feature: blanks and "off" never do."""
-    return value not in (None, False, "", [], {})
+def meaningful(column: str, value: Any) -> bool:
+    """Whether a value asks for a feature: blanks, "off" and the column's default never do."""
+    if value in (None, False, "", [], {}):
+        return False
+    from ccgraph.db.models import User
+
+    default = User.__table__.c[column].default
+    return not (default is not None and default.is_scalar and default.arg == value)
 
 
 def snapshot(user: Any, links: dict[str, Any]) -> dict[str, Any]:

@@ -152,7 +152,7 @@ class _Checker:
             problem = f.check(value) if f.check else None
             if problem:
                 fail(f.api_path, "INVALID", f"{f.api_path[-1]} {problem}")
-            if f.feature and meaningful(value) and not f.feature.applies(self.unit):
+            if f.feature and meaningful(column, value) and not f.feature.applies(self.unit):
                 fail(f.api_path, "FEATURE_DISABLED", f"{f.api_path[-1]} {f.feature.refusal()}")
         name = values.get("username")
         owner = self.lookups.taken.get(name) if name else None
@@ -283,6 +283,7 @@ class RowResult:
     user: m.User | None = None
     errors: list[UserError] = field(default_factory=list)
     password: str | None = None
+    changed: bool = True  # False: an update that asked for nothing new, so nothing was written
 
 
 def _normalized(values: Values) -> Values:
@@ -311,7 +312,7 @@ def _links_of(values: Values) -> dict[str, Any]:
     }
 
 
-async def _current_links(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+async def current_links(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Every user's linked ids, for many users with one statement per link table."""
     links: dict[int, dict[str, Any]] = {
         uid: {"security_profile_ids": [], "queue_ids": [], "work_stream_ids": [], "skills": []}
@@ -369,7 +370,65 @@ async def _write_links(
 
 def _refuse_rows(results: list[RowResult]) -> Rejected:
     """All or nothing: one bad row, nothing written; every row's problems reported."""
+    for result in results:
+        result.user = None  # nothing was written, and what was read is rolled back
     return Rejected([e for r in results for e in r.errors], result=results)
+
+
+async def create_rows(
+    session: AsyncSession,
+    passwords: Passwords | None,
+    actor: Actor,
+    unit: m.BusinessUnit,
+    drafts: Sequence[Draft],
+    *,
+    atomic: bool = True,
+    action: str = "user.create",
+    audit_extra: dict[str, Any] | None = None,
+) -> list[RowResult]:
+    """Create users inside the caller's write transaction; each row is checked whole and the
+    batch's look-ups are made once. Atomic: one bad row raises Rejected before anything is
+    written; otherwise the good rows are written and the bad ones reported."""
+    rows = [_normalized(d.values) for d in drafts]
+    lookups = Lookups(session, unit)
+    await lookups.prefetch(rows)
+    checker = _Checker(session, actor, lookups)
+    results, in_batch = [], set()
+    for index, (draft, values) in enumerate(zip(drafts, rows, strict=True)):
+        errors = await checker.check(values, None)
+        name = values.get("username")
+        if name and name in in_batch:
+            errors.append(UserError(["username"], "DUPLICATE", f"The username {name!r} is given twice."))
+        in_batch.add(name)
+        chosen, problems = checker.password(values, draft)
+        results.append(RowResult(index, errors=errors + problems, password=chosen))
+    if atomic and any(r.errors for r in results):
+        raise _refuse_rows(results)
+    good = [(r, rows[r.index], drafts[r.index]) for r in results if not r.errors]
+    now = utcnow()
+    for result, values, draft in good:
+        generated = result.password is not None and result.password != draft.password
+        result.user = m.User(
+            business_unit_id=unit.id,
+            password_hash=await passwords.hash(result.password) if result.password else None,
+            password_changed_at=now if result.password else None,
+            must_change_password=generated,
+            **_columns(values),
+        )
+    session.add_all([r.user for r, _, _ in good])
+    await session.flush()
+    await _write_links(session, [(r.user, v) for r, v, _ in good], replace=False)
+    for result, values, _ in good:
+        after = snapshot(result.user, _links_of(values))
+        audit.record(
+            session,
+            actor,
+            action,
+            result.user,
+            business_unit_id=unit.id,
+            changes=audit.diff({}, after) | (audit_extra or {}),
+        )
+    return results
 
 
 async def create_users(
@@ -384,51 +443,11 @@ async def create_users(
     action: str = "user.create",
     audit_extra: dict[str, Any] | None = None,
 ) -> Outcome[list[RowResult]]:
-    """Create users; each row is checked whole, the batch's look-ups made once. Atomic: one bad
-    row and nothing is created; otherwise the good rows are and the bad ones reported."""
-
     async def work() -> list[RowResult]:
         unit = await target_unit(session, actor, business_unit_id)
-        rows = [_normalized(d.values) for d in drafts]
-        lookups = Lookups(session, unit)
-        await lookups.prefetch(rows)
-        checker = _Checker(session, actor, lookups)
-        results, in_batch = [], set()
-        for index, (draft, values) in enumerate(zip(drafts, rows, strict=True)):
-            errors = await checker.check(values, None)
-            name = values.get("username")
-            if name and name in in_batch:
-                errors.append(UserError(["username"], "DUPLICATE", f"The username {name!r} is given twice."))
-            in_batch.add(name)
-            chosen, problems = checker.password(values, draft)
-            results.append(RowResult(index, errors=errors + problems, password=chosen))
-        if atomic and any(r.errors for r in results):
-            raise _refuse_rows(results)
-        good = [(r, rows[r.index], drafts[r.index]) for r in results if not r.errors]
-        now = utcnow()
-        for result, values, draft in good:
-            generated = result.password is not None and result.password != draft.password
-            result.user = m.User(
-                business_unit_id=unit.id,
-                password_hash=await passwords.hash(result.password) if result.password else None,
-                password_changed_at=now if result.password else None,
-                must_change_password=generated,
-                **_columns(values),
-            )
-        session.add_all([r.user for r, _, _ in good])
-        await session.flush()
-        await _write_links(session, [(r.user, v) for r, v, _ in good], replace=False)
-        for result, values, _ in good:
-            after = snapshot(result.user, _links_of(values))
-            audit.record(
-                session,
-                actor,
-                action,
-                result.user,
-                business_unit_id=unit.id,
-                changes=audit.diff({}, after) | (audit_extra or {}),
-            )
-        return results
+        return await create_rows(
+            session, passwords, actor, unit, drafts, atomic=atomic, action=action, audit_extra=audit_extra
+        )
 
     return await run_write(session, work, validate_only=validate_only)
 
@@ -477,7 +496,7 @@ async def copy_user(
     if source is None or not can_see(actor.principal, source.business_unit_id):
         await session.rollback()
         return Outcome(None, [not_found(["sourceUserId"], "user")])
-    links = (await _current_links(session, [source.id]))[source.id]
+    links = (await current_links(session, [source.id]))[source.id]
     inherited = {f.column: getattr(source, f.column) for f in FIELDS if f.copied}
     inherited |= {key: links[key] for key in COPIED_COLLECTIONS}
     inherited["skills"] = [tuple(s) for s in inherited["skills"]]
@@ -496,6 +515,109 @@ async def copy_user(
     )
 
 
+async def update_rows(
+    session: AsyncSession, actor: Actor, changes: Sequence[Change], *, atomic: bool = True
+) -> list[RowResult]:
+    """Partial updates of many users inside the caller's write transaction. A row whose
+    `version` is stale is a CONFLICT and none of it is applied; a row that changes nothing is
+    not written (no new version, no audit event)."""
+    rows = [_normalized(c.values) for c in changes]
+    ids = [c.user_id for c in changes if c.user_id is not None]
+    names = [normalize_username(c.username) for c in changes if c.username]
+    found: dict[Any, m.User] = {}
+    for chunk in _chunks(ids):
+        for u in (await session.execute(select(m.User).where(m.User.id.in_(chunk)))).scalars():
+            found[u.id] = u
+    for chunk in _chunks(names):
+        for u in (await session.execute(select(m.User).where(m.User.username.in_(chunk)))).scalars():
+            found[u.username] = u
+    results: list[RowResult] = []
+    targets: list[m.User | None] = []
+    for index, change in enumerate(changes):
+        key = change.user_id if change.user_id is not None else normalize_username(change.username or "")
+        user = found.get(key)
+        if user is None or not can_see(actor.principal, user.business_unit_id):
+            path = ["id"] if change.user_id is not None else ["username"]
+            results.append(RowResult(index, errors=[not_found(path, "user")]))
+            targets.append(None)
+            continue
+        if change.version is not None and user.version != change.version:
+            results.append(
+                RowResult(
+                    index,
+                    user=user,
+                    errors=[
+                        UserError(
+                            ["version"],
+                            "CONFLICT",
+                            f"The user was changed since version {change.version}; "
+                            f"it is now at version {user.version}. "
+                            "Nothing was applied: re-read and retry.",
+                        )
+                    ],
+                )
+            )
+            targets.append(None)
+            continue
+        results.append(RowResult(index, user=user))
+        targets.append(user)
+    units = {u.business_unit_id for u in targets if u is not None}
+    checkers = {}
+    for unit_id in units:
+        lookups = Lookups(session, await session.get(m.BusinessUnit, unit_id))
+        await lookups.prefetch(
+            [rows[i] for i, u in enumerate(targets) if u is not None and u.business_unit_id == unit_id]
+        )
+        checkers[unit_id] = _Checker(session, actor, lookups)
+    seen_names: dict[str, int] = {}
+    for result, user, values in zip(results, targets, rows, strict=True):
+        if user is None:
+            continue
+        # only what changes is checked: a value kept as it is stays acceptable
+        for column in [c for c in values if c in BY_COLUMN and values[c] == getattr(user, c)]:
+            del values[column]
+        result.errors += await checkers[user.business_unit_id].check(values, user)
+        name = values.get("username")
+        if name:
+            if name in seen_names and seen_names[name] != user.id:
+                result.errors.append(
+                    UserError(["username"], "DUPLICATE", f"The username {name!r} is given twice.")
+                )
+            seen_names[name] = user.id
+    if atomic and any(r.errors for r in results):
+        raise _refuse_rows(results)
+    good = [(r.user, rows[r.index]) for r in results if not r.errors]
+    before_links = await current_links(session, [u.id for u, _ in good])
+    befores = {u.id: snapshot(u, before_links[u.id]) for u, _ in good}
+    wanted = {
+        u.id: befores[u.id] | _columns(v) | {k: x for k, x in _links_of(v).items() if k in v} for u, v in good
+    }
+    for result in results:
+        if not result.errors and not audit.diff(befores[result.user.id], wanted[result.user.id]):
+            result.changed = False
+    good = [(u, v) for u, v in good if audit.diff(befores[u.id], wanted[u.id])]
+    now = utcnow()
+    for user, values in good:
+        for column, value in _columns(values).items():
+            setattr(user, column, value)
+        user.updated_at = now  # one UPDATE, one version, even when only links change
+    await session.flush()
+    await _write_links(session, good, replace=True)
+    for user, values in good:
+        after = snapshot(
+            user, before_links[user.id] | {k: v for k, v in _links_of(values).items() if k in values}
+        )
+        audit.record(
+            session,
+            actor,
+            "user.update",
+            user,
+            business_unit_id=user.business_unit_id,
+            changes=audit.diff(befores[user.id], after),
+        )
+    return results
+
+
 async def update_users(
     session: AsyncSession,
     actor: Actor,
@@ -504,97 +626,9 @@ async def update_users(
     atomic: bool = True,
     validate_only: bool = False,
 ) -> Outcome[list[RowResult]]:
-    """Partial updates of many users. A row whose `version` is stale is a CONFLICT and none of
-    it is applied."""
-
-    async def work() -> list[RowResult]:
-        rows = [_normalized(c.values) for c in changes]
-        ids = [c.user_id for c in changes if c.user_id is not None]
-        names = [normalize_username(c.username) for c in changes if c.username]
-        found: dict[Any, m.User] = {}
-        for chunk in _chunks(ids):
-            for u in (await session.execute(select(m.User).where(m.User.id.in_(chunk)))).scalars():
-                found[u.id] = u
-        for chunk in _chunks(names):
-            for u in (await session.execute(select(m.User).where(m.User.username.in_(chunk)))).scalars():
-                found[u.username] = u
-        results: list[RowResult] = []
-        targets: list[m.User | None] = []
-        for index, change in enumerate(changes):
-            key = change.user_id if change.user_id is not None else normalize_username(change.username or "")
-            user = found.get(key)
-            if user is None or not can_see(actor.principal, user.business_unit_id):
-                path = ["id"] if change.user_id is not None else ["username"]
-                results.append(RowResult(index, errors=[not_found(path, "user")]))
-                targets.append(None)
-                continue
-            if change.version is not None and user.version != change.version:
-                results.append(
-                    RowResult(
-                        index,
-                        user=user,
-                        errors=[
-                            UserError(
-                                ["version"],
-                                "CONFLICT",
-                                f"The user was changed since version {change.version}; "
-                            f"it is now at version {user.version}. "
-                                "Nothing was applied: re-read and retry.",
-                            )
-                        ],
-                    )
-                )
-                targets.append(None)
-                continue
-            results.append(RowResult(index, user=user))
-            targets.append(user)
-        units = {u.business_unit_id for u in targets if u is not None}
-        checkers = {}
-        for unit_id in units:
-            lookups = Lookups(session, await session.get(m.BusinessUnit, unit_id))
-            await lookups.prefetch(
-                [rows[i] for i, u in enumerate(targets) if u is not None and u.business_unit_id == unit_id]
-            )
-            checkers[unit_id] = _Checker(session, actor, lookups)
-        seen_names: dict[str, int] = {}
-        for result, user, values in zip(results, targets, rows, strict=True):
-            if user is None:
-                continue
-            result.errors += await checkers[user.business_unit_id].check(values, user)
-            name = values.get("username")
-            if name:
-                if name in seen_names and seen_names[name] != user.id:
-                    result.errors.append(
-                        UserError(["username"], "DUPLICATE", f"The username {name!r} is given twice.")
-                    )
-                seen_names[name] = user.id
-        if atomic and any(r.errors for r in results):
-            raise _refuse_rows(results)
-        good = [(r.user, rows[r.index]) for r in results if not r.errors]
-        before_links = await _current_links(session, [u.id for u, _ in good])
-        befores = {u.id: snapshot(u, before_links[u.id]) for u, _ in good}
-        now = utcnow()
-        for user, values in good:
-            for column, value in _columns(values).items():
-                setattr(user, column, value)
-            user.updated_at = now  # one UPDATE, one version, even when only links change
-        await session.flush()
-        await _write_links(session, good, replace=True)
-        for user, values in good:
-            after = snapshot(
-                user, before_links[user.id] | {k: v for k, v in _links_of(values).items() if k in values}
-            )
-            audit.record(
-                session,
-                actor,
-                "user.update",
-                user,
-                business_unit_id=user.business_unit_id,
-                changes=audit.diff(befores[user.id], after),
-            )
-        return results
-
-    return await run_write(session, work, validate_only=validate_only)
+    return await run_write(
+        session, lambda: update_rows(session, actor, changes, atomic=atomic), validate_only=validate_only
+    )
 
 
 async def update_user(
@@ -676,7 +710,7 @@ async def delete_user(
     async def work() -> int:
         user = await visible_user(session, actor, user_id)
         _guard_self_and_master(actor, user, "delete")
-        before = snapshot(user, (await _current_links(session, [user.id]))[user.id])
+        before = snapshot(user, (await current_links(session, [user.id]))[user.id])
         sessions = (
             await session.execute(
                 select(func.count())

@@ -1,0 +1,95 @@
+"""Many users at once: lists in the request, or a CSV/XLSX file (GraphQL multipart request)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+from strawberry.file_uploads import Upload
+
+from ccgraph.schema.errors import UserError
+from ccgraph.schema.user_inputs import UserCreateInput, UserUpdateInput
+from ccgraph.schema.users import User
+from ccgraph.services.user_files import FileFormat as _FileFormat
+from ccgraph.services.user_files import ImportMode as _ImportMode
+
+FileFormat = strawberry.enum(_FileFormat, name="FileFormat")
+ImportMode = strawberry.enum(
+    _ImportMode,
+    name="ImportMode",
+    description="CREATE new users, UPDATE existing ones (by username), or both.",
+)
+ATOMIC = "true: one bad row and nothing is written. false: the good rows are, the bad ones reported."
+MAX_ROWS = 1000
+
+
+@strawberry.input(description=f"Up to {MAX_ROWS} users, checked as `userCreate` checks one.")
+class UsersCreateInput:
+    users: list[UserCreateInput]
+    atomic: bool = strawberry.field(default=True, description=ATOMIC)
+    validate_only: bool = False
+    business_unit_id: relay.GlobalID | None = None
+
+
+@strawberry.input(description=f"Up to {MAX_ROWS} partial updates, checked as `userUpdate` checks one.")
+class UsersUpdateInput:
+    users: list[UserUpdateInput]
+    atomic: bool = strawberry.field(default=True, description=ATOMIC)
+    validate_only: bool = False
+
+
+@strawberry.input
+class UsersImportInput:
+    file: Upload
+    format: FileFormat
+    mode: ImportMode = ImportMode.CREATE  # type: ignore[assignment]
+    atomic: bool = strawberry.field(default=True, description=ATOMIC)
+    validate_only: bool = False
+    business_unit_id: relay.GlobalID | None = None
+
+
+@strawberry.type
+class UserRowResult:
+    row: int = strawberry.field(description="1 for the first user of the list.")
+    user: User | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class UsersPayload:
+    results: list[UserRowResult]
+    user_errors: list[UserError] = strawberry.field(
+        description="All rows' errors, and errors of the call itself."
+    )
+
+
+@strawberry.type(description="A problem with one cell or row of a file.")
+class ImportError:
+    column: str | None
+    code: str
+    message: str
+
+
+@strawberry.type
+class ImportRowResult:
+    row: int = strawberry.field(description="The row number in the file; the header is row 1.")
+    action: str | None = strawberry.field(description="created, updated or unchanged; null when refused.")
+    user: User | None
+    errors: list[ImportError]
+
+
+@strawberry.type
+class UsersImportPayload:
+    results: list[ImportRowResult]
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    user_errors: list[UserError] = strawberry.field(description="Problems with the file as a whole.")
+
+
+@strawberry.type(description="A file to save: its bytes in base64.")
+class ExportedFile:
+    filename: str
+    content_type: str
+    base64: str
+    rows: int
