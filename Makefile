@@ -44,6 +44,7 @@ schema: install
 	$(BIN)/ccgraph export-schema --output schema.graphql
 
 bench: install-test
+	$(BIN)/python bench/import_users.py
 	$(BIN)/python bench/nested_query.py
 
 clean:

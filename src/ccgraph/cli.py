@@ -80,6 +80,79 @@ def cmd_export_schema(args: argparse.Namespace, _settings: Settings) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from ccgraph.enums import Permission
+    from ccgraph.services.auth import principal_for_user
+    from ccgraph.services.user_files import FileFormat, ImportMode, import_users
+    from ccgraph.services.writes import Actor
+
+    path = Path(args.file)
+    fmt = (
+        FileFormat(args.format.upper())
+        if args.format
+        else (FileFormat.XLSX if path.suffix.lower() == ".xlsx" else FileFormat.CSV)
+    )
+    content = path.read_bytes()
+    if len(content) > settings.max_upload_bytes:
+        print(f"{path}: larger than CCGRAPH_MAX_UPLOAD_BYTES ({settings.max_upload_bytes})", file=sys.stderr)
+        return 2
+
+    async def run(session):  # noqa: ANN001, ANN202
+        principal = await principal_for_user(session, args.as_user)
+        if principal is None:
+            return None
+        needed = [Permission.USERS_CREATE, Permission.USERS_EDIT]
+        if principal.missing(tuple(needed)):
+            print(
+                f"{principal.username} lacks {', '.join(p.value for p in principal.missing(tuple(needed)))}",
+                file=sys.stderr,
+            )
+            return None
+        with tqdm(desc=f"importing {path.name}", unit="rows") as bar:
+
+            def progress(done: int) -> None:
+                bar.update(done - bar.n)
+
+            return await import_users(
+                session,
+                Actor(principal, "cli-import"),
+                content,
+                fmt,
+                ImportMode(args.mode.upper()),
+                max_rows=settings.max_import_rows,
+                atomic=not args.no_atomic,
+                validate_only=args.validate_only,
+                progress=progress,
+            )
+
+    outcome = asyncio.run(_with_session(settings, run))
+    if outcome is None:
+        print("no such enabled user to import as (see --as)", file=sys.stderr)
+        return 2
+    for error in outcome.errors:
+        if error.field == ["file"]:
+            print(f"{path}: {error.message}", file=sys.stderr)
+    rows = outcome.value or []
+    failed = [r for r in rows if r.errors]
+    counts = {
+        a: sum(1 for r in rows if r.action == a and not r.errors) for a in ("created", "updated", "unchanged")
+    }
+    print(
+        f"created {counts['created']}, updated {counts['updated']}, unchanged {counts['unchanged']}, "
+        f"failed {len(failed)}" + (" (validate only: nothing written)" if args.validate_only else "")
+    )
+    for r in failed[:50]:
+        for column, code, message in r.errors:
+            print(f"  row {r.row} [{column or '-'}] {code}: {message}")
+    if failed and not args.no_atomic:
+        print("atomic: nothing was written because of the rows above")
+    return 1 if failed or outcome.errors else 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -113,6 +186,14 @@ def parser() -> argparse.ArgumentParser:
     init.set_defaults(run=cmd_init)
     demo = sub.add_parser("demo", help="load the demo organisation (only into an empty business unit)")
     demo.set_defaults(run=cmd_demo)
+    imp = sub.add_parser("import", help="create or update users from a CSV or XLSX file")
+    imp.add_argument("file")
+    imp.add_argument("--format", choices=["csv", "xlsx"], help="default: from the file name")
+    imp.add_argument("--mode", choices=["create", "update", "upsert"], default="create")
+    imp.add_argument("--no-atomic", action="store_true", help="write the good rows even if some are bad")
+    imp.add_argument("--validate-only", action="store_true", help="check everything, write nothing")
+    imp.add_argument("--as", dest="as_user", help="the user to act as (default: the master administrator)")
+    imp.set_defaults(run=cmd_import)
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o")
     export.set_defaults(run=cmd_export_schema)

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.auth.principal import Principal
 from ccgraph.db import models as m
+from ccgraph.db.base import utcnow
 from ccgraph.services.pagination import Ordering
 from ccgraph.services.scope import visible
 from ccgraph.services.writes import Actor
@@ -20,7 +21,12 @@ from ccgraph.services.writes import Actor
 AUDIT_ORDER = Ordering((m.AuditEvent.id,), descending=True)
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -65,6 +71,38 @@ def record(
     )
     session.add(event)
     return event
+
+
+async def record_many(
+    session: AsyncSession, actor: Actor, action: str, entries: list[tuple[Any, int, dict[str, Any]]]
+) -> None:
+    """Many events of one action at once, as one INSERT: (target, business unit id, changes)."""
+    if not entries:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "business_unit_id": unit_id,
+            "actor_user_id": actor.principal.user_id,
+            "actor_username": actor.principal.username,
+            "action": action,
+            "target_type": type(target).__name__,
+            "target_id": getattr(target, "id", None),
+            "target_label": _label(target),
+            "changes": changes,
+            "request_id": actor.request_id,
+            "created_at": now,
+        }
+        for target, unit_id, changes in entries
+    ]
+    await session.execute(insert(m.AuditEvent), rows)
+
+
+def given(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The audit changes of something created: every value it was given."""
+    return {
+        k: {"before": None, "after": _plain(v)} for k, v in sorted(values.items()) if v not in (None, [], {})
+    }
 
 
 def _label(target: Any) -> str | None:

@@ -215,3 +215,35 @@ async def principal_for_access_key(session: AsyncSession, key_id: str, secret: s
         AccessKey.active.is_(True),
         via_key=True,
     )
+
+
+async def principal_for_user(session: AsyncSession, username: str | None = None) -> Principal | None:
+    """A signed-in-like principal for the command line: the named user, or the master
+    administrator. Their permissions are their security profiles', as over the API."""
+    stmt = (
+        select(User).where(User.username == normalize_username(username))
+        if username
+        else (select(User).where(User.is_master_admin).order_by(User.id))
+    )
+    user = (await session.execute(stmt)).scalars().first()
+    if user is None or not user.enabled:
+        return None
+    granted = (
+        (
+            await session.execute(
+                select(SecurityProfile.permissions)
+                .join(
+                    user_security_profiles, user_security_profiles.c.security_profile_id == SecurityProfile.id
+                )
+                .where(user_security_profiles.c.user_id == user.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    permissions = frozenset(Permission(p) for ps in granted for p in ps or () if p in Permission.__members__)
+    principal = Principal(
+        user.id, user.username, user.business_unit_id, permissions, is_master_admin=user.is_master_admin
+    )
+    await session.rollback()
+    return principal

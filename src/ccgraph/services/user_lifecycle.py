@@ -418,16 +418,15 @@ async def create_rows(
     session.add_all([r.user for r, _, _ in good])
     await session.flush()
     await _write_links(session, [(r.user, v) for r, v, _ in good], replace=False)
-    for result, values, _ in good:
-        after = snapshot(result.user, _links_of(values))
-        audit.record(
-            session,
-            actor,
-            action,
-            result.user,
-            business_unit_id=unit.id,
-            changes=audit.diff({}, after) | (audit_extra or {}),
-        )
+    await audit.record_many(
+        session,
+        actor,
+        action,
+        [
+            (result.user, unit.id, audit.given(_columns(values) | _links_of(values)) | (audit_extra or {}))
+            for result, values, _ in good
+        ],
+    )
     return results
 
 
