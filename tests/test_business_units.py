@@ -18,6 +18,13 @@ from ccgraph.enums import Permission
 from ccgraph.schema.schema import schema
 from tests import factories as f
 
+
+@pytest.fixture
+def settings(settings):
+    """The walk below asks for every connection four levels deep: far beyond the query limits."""
+    return settings.with_(max_query_depth=100, max_query_cost=10**12, max_query_tokens=10**6)
+
+
 TRIO = [
     Permission.EXTERNAL_BUSINESS_UNIT_VIEW,
     Permission.BUSINESS_UNIT_CUSTOM_FIELDS_EDIT,

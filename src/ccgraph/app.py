@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -25,7 +27,8 @@ from ccgraph.auth.secret_box import SecretBox
 from ccgraph.config import Settings
 from ccgraph.context import Context
 from ccgraph.db.engine import create_engine, session_factory
-from ccgraph.schema.schema import schema
+from ccgraph.http import Guard
+from ccgraph.schema.schema import build_schema
 from ccgraph.services.auth import principal_for_access_key, principal_for_token
 from ccgraph.services.mail import MailSender
 
@@ -42,7 +45,9 @@ class GraphQLApp(GraphQL):
         box: SecretBox,
     ) -> None:
         super().__init__(
-            schema, graphql_ide=None if settings.production else "graphiql", multipart_uploads_enabled=True
+            build_schema(settings),
+            graphql_ide=None if settings.production else "graphiql",
+            multipart_uploads_enabled=True,
         )
         self.settings = settings
         self.sessions = sessions
@@ -53,6 +58,9 @@ class GraphQLApp(GraphQL):
         incoming = request.headers.get("x-request-id", "")
         request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
         response.headers["x-request-id"] = request_id
+        principal = await self._principal(request)
+        request.state.request_id = request_id  # for the access log
+        request.state.user = principal.username if principal else None
         return Context(
             request=request,
             response=response,
@@ -60,7 +68,7 @@ class GraphQLApp(GraphQL):
             passwords=self.passwords,
             box=self.box,
             sessions=self.sessions,
-            principal=await self._principal(request),
+            principal=principal,
             request_id=request_id,
         )
 
@@ -104,8 +112,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await delivery
             await engine.dispose()
 
+    middleware = [Middleware(Guard, settings=settings)]
+    if settings.cors_origins:
+        origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                max_age=600,
+            )
+        )
     app = Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.engine = engine

@@ -159,8 +159,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
+    from ccgraph.http import configure_logging
+
+    configure_logging(settings.log_level)
     uvicorn.run(
         "ccgraph.app:app_factory",
+        access_log=False,  # ccgraph.access logs each request as one JSON line
         factory=True,
         host=host,
         port=port,

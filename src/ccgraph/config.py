@@ -44,6 +44,14 @@ class Settings:
     mail_from: str = "ccgraph@localhost"
     mail_poll_seconds: float = 5.0
     mail_max_attempts: int = 10
+    # Query limits (OWASP GraphQL cheat sheet).
+    max_query_depth: int = 10
+    max_query_aliases: int = 30
+    max_query_tokens: int = 5000
+    max_query_cost: int = 50_000
+    # Production controls.
+    cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
+    max_body_bytes: int = 12 * 1024 * 1024
     # Bulk user files.
     max_upload_bytes: int = 10 * 1024 * 1024
     max_import_rows: int = 10_000

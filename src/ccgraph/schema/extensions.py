@@ -14,12 +14,20 @@ from ccgraph.services.errors import InputError
 log = logging.getLogger("ccgraph.errors")
 
 
-class CloseSession(SchemaExtension):
+class RequestLifecycle(SchemaExtension):
+    """Names the operation for the access log, and closes the request's session at the end."""
+
     async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
         try:
             yield
         finally:
-            context = self.execution_context.context
+            request = getattr(context, "request", None)
+            if request is not None:
+                try:
+                    request.state.operation = self.execution_context.operation_name
+                except Exception:  # an unparsable document has no operation to name
+                    request.state.operation = None
             if hasattr(context, "close"):
                 await context.close()
 

@@ -7,8 +7,11 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry.extensions import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
+from ccgraph.config import Settings
 from ccgraph.db import models as m
 from ccgraph.enums import Permission
 from ccgraph.resolvers import audit as audit_resolvers
@@ -23,7 +26,8 @@ from ccgraph.resolvers import user_mutations as um
 from ccgraph.resolvers import users as user_resolvers
 from ccgraph.schema.auth import LoginPayload, LogoutPayload
 from ccgraph.schema.business_units import BusinessUnit
-from ccgraph.schema.extensions import CloseSession, ErrorPolicy
+from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle
+from ccgraph.schema.limits import QueryLimits, limits_rule
 from ccgraph.schema.node import resolve_node
 from ccgraph.schema.permissions import requires, signed_in
 from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
@@ -277,8 +281,24 @@ class Schema(strawberry.Schema):
         """ErrorPolicy logs what is unexpected; errors the client caused are not logged."""
 
 
-def build_schema(**kwargs: Any) -> Schema:
-    return Schema(query=Query, mutation=Mutation, extensions=[ErrorPolicy, CloseSession], **kwargs)
+def build_schema(settings: Settings | None = None) -> Schema:
+    """The schema with the limits and controls of `settings`: query limits always; in
+    production also no introspection and no field suggestions."""
+    settings = settings or Settings()
+    rule = limits_rule(settings)
+    extensions: list[Any] = [
+        ErrorPolicy,
+        RequestLifecycle,
+        lambda: QueryLimits(settings.max_query_tokens, rule),
+    ]
+    if settings.production:
+        extensions.append(DisableIntrospection)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=settings.production),
+    )
 
 
 schema = build_schema()
