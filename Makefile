@@ -46,6 +46,7 @@ schema: install
 bench: install-test
 	$(BIN)/python bench/import_users.py
 	$(BIN)/python bench/nested_query.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) ccgraph.db ccgraph.db-wal ccgraph.db-shm .pytest_cache .ruff_cache

@@ -1,0 +1,52 @@
+"""Faults: the server process killed in the middle of a bulk import leaves all of it or none."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from sqlalchemy import create_engine, text
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+from import_users import SETUP, generate  # noqa: E402
+
+
+def test_kill_9_during_an_import_leaves_all_or_nothing(tmp_path):
+    db = tmp_path / "faults.db"
+    env = os.environ | {
+        "CCGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "CCGRAPH_ARGON2_TIME_COST": "1",
+        "CCGRAPH_ARGON2_MEMORY_KIB": "8",
+    }
+    py = [sys.executable, "-m", "ccgraph"]
+    subprocess.run(
+        [*py, "init", "--admin-password", "admin-password-1"], env=env, check=True, capture_output=True
+    )
+    (tmp_path / "setup.py").write_text(SETUP)
+    subprocess.run([sys.executable, str(tmp_path / "setup.py")], env=env, check=True)
+    data = tmp_path / "users.csv"
+    generate(data, 4000)
+
+    process = subprocess.Popen(
+        [*py, "import", str(data)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    progress = b""
+    deadline = time.monotonic() + 60
+    while b"1000rows" not in progress and time.monotonic() < deadline:  # well into the transaction
+        progress += os.read(process.stderr.fileno(), 4096)
+    assert b"1000rows" in progress, progress[-500:]
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 1  # the administrator only
+        assert (
+            conn.execute(text("SELECT count(*) FROM audit_events WHERE action = 'user.create'")).scalar() == 0
+        )
+    engine.dispose()
+
+    again = subprocess.run([*py, "import", str(data)], env=env, capture_output=True, text=True)
+    assert "created 4000" in again.stdout, again.stdout + again.stderr
