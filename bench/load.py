@@ -154,11 +154,12 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+    f = figures
     print(
-        f"load: {figures['requests']} requests in {figures['seconds']} s ({figures['requests_per_second']}/s) "
-        f"from {figures['clients']} clients; server errors {figures.get('server_errors', 0)}; "
-        f"writes checked {figures['writes_checked']}, lost {figures['writes_lost']}; "
-        f"updates accepted {figures.get('updates_accepted', 0)}, conflicts {figures.get('update_conflicts', 0)}"
+        f"load: {f['requests']} requests in {f['seconds']} s ({f['requests_per_second']}/s) "
+        f"from {f['clients']} clients; server errors {f.get('server_errors', 0)}; "
+        f"writes checked {f['writes_checked']}, lost {f['writes_lost']}; "
+        f"updates accepted {f.get('updates_accepted', 0)}, conflicts {f.get('update_conflicts', 0)}"
     )
     print(json.dumps(figures))
     if figures.get("server_errors") or figures["writes_lost"]:
