@@ -45,7 +45,7 @@ schema: install
 
 bench: install-test
 	$(BIN)/python bench/import_users.py
-	$(BIN)/python bench/nested_query.py
+	$(BIN)/python bench/hot_path.py
 	$(BIN)/python bench/load.py
 
 clean:

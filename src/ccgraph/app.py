@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -53,6 +54,9 @@ class GraphQLApp(GraphQL):
         self.sessions = sessions
         self.passwords = passwords
         self.box = box
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         incoming = request.headers.get("x-request-id", "")

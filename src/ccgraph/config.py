@@ -52,6 +52,8 @@ class Settings:
     # Production controls.
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
     max_body_bytes: int = 12 * 1024 * 1024
+    # Benchmarks only: false resolves every relation row by row (the "naive" baseline).
+    dataloaders: bool = True
     # Bulk user files.
     max_upload_bytes: int = 10 * 1024 * 1024
     max_import_rows: int = 10_000

@@ -74,5 +74,5 @@ class Context:
         if self._loaders is None:
             from ccgraph.loaders import Loaders
 
-            self._loaders = Loaders(self.db)
+            self._loaders = Loaders(self.db, batch=self.settings.dataloaders)
         return self._loaders

@@ -30,8 +30,10 @@ CountKey = tuple[int, str | None]
 
 
 class Loaders:
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, batch: bool = True) -> None:
         self._db = db
+        # batch=False is the benchmark's naive baseline: one statement per key.
+        self._max_batch = None if batch else 1
         self.business_unit = self._by_id(m.BusinessUnit)
         self.user = self._by_id(m.User)
         self.team = self._by_id(m.Team)
@@ -108,7 +110,7 @@ class Loaders:
                 grouped[getattr(row, owner.key)].append(row)
             return [grouped.get(i, []) for i in ids]
 
-        return DataLoader(load_fn=load)
+        return DataLoader(load_fn=load, max_batch_size=self._max_batch)
 
     def _users_under(
         self,
@@ -142,7 +144,7 @@ class Loaders:
                 grouped[user_id].append((skill, proficiency))
             return [grouped.get(i, []) for i in ids]
 
-        return DataLoader(load_fn=load)
+        return DataLoader(load_fn=load, max_batch_size=self._max_batch)
 
     def _by_id(self, model: Any) -> DataLoader[int, Any]:
         async def load(ids: list[int]) -> list[Any]:
@@ -151,7 +153,7 @@ class Loaders:
             found = {row.id: row for row in rows}
             return [found.get(i) for i in ids]
 
-        return DataLoader(load_fn=load)
+        return DataLoader(load_fn=load, max_batch_size=self._max_batch)
 
     def _linked(
         self, owner: ColumnElement[int], target: ColumnElement[int], model: Any
@@ -171,7 +173,7 @@ class Loaders:
                 grouped[owner_id].append(row)
             return [grouped.get(i, []) for i in ids]
 
-        return DataLoader(load_fn=load)
+        return DataLoader(load_fn=load, max_batch_size=self._max_batch)
 
     def _paged(
         self,
@@ -209,4 +211,6 @@ class Loaders:
                     found.update({(pid, search): n for pid, n in result.items()})
             return [found[k] for k in keys]
 
-        return DataLoader(load_fn=pages), DataLoader(load_fn=counts)
+        return DataLoader(load_fn=pages, max_batch_size=self._max_batch), DataLoader(
+            load_fn=counts, max_batch_size=self._max_batch
+        )

@@ -5,6 +5,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ccgraph.schema.enums import OrderDirection, UserOrderField
+from ccgraph.schema.fast_path import prefetch_users
 from ccgraph.schema.node import decode_id, resolve_node
 from ccgraph.schema.relay import Connection, page_args
 from ccgraph.schema.users import User
@@ -59,7 +60,9 @@ async def list_users(
     order = order_by or UserOrder()
     stmt = users.users_query(info.context.principal, user_filter(filter))
     ordering = users.user_ordering(order.field, order.direction is OrderDirection.DESC)
-    return await paged(info, stmt, ordering, args, User.from_row)
+    connection = await paged(info, stmt, ordering, args, User.from_row)
+    await prefetch_users(info, [edge.node.row for edge in connection.edges])
+    return connection
 
 
 def user_filter(given: UserFilter | None) -> users.UserFilter:

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
-from strawberry.extensions import DisableIntrospection
+from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
@@ -290,6 +290,9 @@ def build_schema(settings: Settings | None = None) -> Schema:
         ErrorPolicy,
         RequestLifecycle,
         lambda: QueryLimits(settings.max_query_tokens, rule),
+        # A document seen before is neither parsed nor validated again.
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
     ]
     if settings.production:
         extensions.append(DisableIntrospection)

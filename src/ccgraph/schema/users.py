@@ -4,6 +4,7 @@ its relations, and the effective settings routing uses."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +24,10 @@ from ccgraph.schema.enums import (
     ProficiencyOrder,
     SettingSource,
 )
+from ccgraph.schema.fast_path import MISSING, many, one, peek
 from ccgraph.schema.node import node_type
 from ccgraph.schema.permissions import requires
-from ccgraph.schema.relay import nested_connection, page_args
+from ccgraph.schema.relay import page_args
 from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
 from ccgraph.schema.security_profiles import SecurityProfile
 from ccgraph.schema.skills import ProficiencyConnection, Skill
@@ -250,121 +252,150 @@ class User(relay.Node):
             type=r.phone_type, desk_phone_number=r.desk_phone_number, auto_accept=r.auto_accept_calls
         )
 
-    async def _unit(self, info: Info) -> Any:
-        return await info.context.loaders.business_unit.load(self.row.business_unit_id)
+    def _unit(self, info: Info, build: Callable[[Any], Any]) -> Any:
+        return one(info.context.loaders.business_unit, self.row.business_unit_id, build)
 
     @strawberry.field(description="The single-channel fields read null when the unit uses OSH.")
-    async def channel_settings(self, info: Info) -> ChannelSettings:
-        r, unit = self.row, await self._unit(info)
+    def channel_settings(self, info: Info) -> ChannelSettings:
+        r = self.row
 
-        def only(column: str) -> Any:
-            return getattr(r, column) if applies(unit, column) else None
+        def build(unit: Any) -> ChannelSettings:
+            def only(column: str) -> Any:
+                return getattr(r, column) if applies(unit, column) else None
 
-        return ChannelSettings(
-            refusal_timeouts=channel_values(r.refusal_timeouts),
-            dialing_pattern=r.dialing_pattern,
-            agent_voice_threshold=r.agent_voice_threshold,
-            suppress_ringing=r.suppress_ringing,
-            concurrent_chats=only("concurrent_chats"),
-            auto_parked_emails=only("auto_parked_emails"),
-            request_contact=only("request_contact"),
-        )
+            return ChannelSettings(
+                refusal_timeouts=channel_values(r.refusal_timeouts),
+                dialing_pattern=r.dialing_pattern,
+                agent_voice_threshold=r.agent_voice_threshold,
+                suppress_ringing=r.suppress_ringing,
+                concurrent_chats=only("concurrent_chats"),
+                auto_parked_emails=only("auto_parked_emails"),
+                request_contact=only("request_contact"),
+            )
+
+        return self._unit(info, build)
 
     @strawberry.field(description="Null unless the unit enables omnichannel session handling.")
-    async def omnichannel(self, info: Info) -> OmnichannelSettings | None:
-        r, unit = self.row, await self._unit(info)
-        if not applies(unit, "osh_max_contacts"):
-            return None
-        granular = applies(unit, "osh_delivery_mode")
-        return OmnichannelSettings(
-            max_contacts=channel_values(r.osh_max_contacts),
-            delivery_mode=r.osh_delivery_mode if granular else None,
-            total_contact_count=r.osh_total_contact_count if granular else None,
-        )
+    def omnichannel(self, info: Info) -> OmnichannelSettings | None:
+        r = self.row
+
+        def build(unit: Any) -> OmnichannelSettings | None:
+            if not applies(unit, "osh_max_contacts"):
+                return None
+            granular = applies(unit, "osh_delivery_mode")
+            return OmnichannelSettings(
+                max_contacts=channel_values(r.osh_max_contacts),
+                delivery_mode=r.osh_delivery_mode if granular else None,
+                total_contact_count=r.osh_total_contact_count if granular else None,
+            )
+
+        return self._unit(info, build)
 
     @strawberry.field(description="Null unless the unit enables WFO.")
-    async def wfo_recording(self, info: Info) -> WfoRecording | None:
+    def wfo_recording(self, info: Info) -> WfoRecording | None:
         r = self.row
-        if not applies(await self._unit(info), "wfo_system_domain"):
-            return None
-        return WfoRecording(
-            system_domain=r.wfo_system_domain,
-            system_username=r.wfo_system_username,
-            phones=list(r.wfo_phones or []),
+        return self._unit(
+            info,
+            lambda unit: (
+                WfoRecording(
+                    system_domain=r.wfo_system_domain,
+                    system_username=r.wfo_system_username,
+                    phones=list(r.wfo_phones or []),
+                )
+                if applies(unit, "wfo_system_domain")
+                else None
+            ),
         )
 
     @strawberry.field(description="Null unless the unit enables WFM.")
-    async def wfm_notifications(self, info: Info) -> WfmNotifications | None:
+    def wfm_notifications(self, info: Info) -> WfmNotifications | None:
         r = self.row
-        if not applies(await self._unit(info), "wfm_notify_email"):
-            return None
-        return WfmNotifications(email=r.wfm_notify_email, sms=r.wfm_notify_sms, in_app=r.wfm_notify_in_app)
+        return self._unit(
+            info,
+            lambda unit: (
+                WfmNotifications(email=r.wfm_notify_email, sms=r.wfm_notify_sms, in_app=r.wfm_notify_in_app)
+                if applies(unit, "wfm_notify_email")
+                else None
+            ),
+        )
 
     @strawberry.field(description="Null unless the unit allows MAX release preview.")
-    async def max_release_preview(self, info: Info) -> bool | None:
-        return (
-            self.row.max_release_preview if applies(await self._unit(info), "max_release_preview") else None
+    def max_release_preview(self, info: Info) -> bool | None:
+        r = self.row
+        return self._unit(
+            info, lambda unit: r.max_release_preview if applies(unit, "max_release_preview") else None
         )
 
     @strawberry.field(description="Null unless the unit integrates a CRM.")
-    async def crm_username(self, info: Info) -> str | None:
-        return self.row.crm_username if applies(await self._unit(info), "crm_username") else None
+    def crm_username(self, info: Info) -> str | None:
+        r = self.row
+        return self._unit(info, lambda unit: r.crm_username if applies(unit, "crm_username") else None)
 
     @strawberry.field(description="The five custom fields under their business unit's labels.")
-    async def custom_fields(self, info: Info) -> list[CustomField]:
-        unit = await info.context.loaders.business_unit.load(self.row.business_unit_id)
-        return [
-            CustomField(slot=slot, label=label, value=value)
-            for slot, (label, value) in enumerate(
-                zip(unit.custom_field_labels(), self.row.custom_values(), strict=True), 1
-            )
-        ]
+    def custom_fields(self, info: Info) -> list[CustomField]:
+        values = self.row.custom_values()
+        return self._unit(
+            info,
+            lambda unit: [
+                CustomField(slot=slot, label=label, value=value)
+                for slot, (label, value) in enumerate(zip(unit.custom_field_labels(), values, strict=True), 1)
+            ],
+        )
 
     @strawberry.field
-    async def business_unit(self, info: Info) -> BusinessUnit:
-        return BusinessUnit.from_row(await info.context.loaders.business_unit.load(self.row.business_unit_id))
+    def business_unit(self, info: Info) -> BusinessUnit:
+        return self._unit(info, BusinessUnit.from_row)
 
     @strawberry.field
-    async def team(self, info: Info) -> Team | None:
-        return await _one(info.context.loaders.team, self.row.team_id, Team.from_row)
+    def team(self, info: Info) -> Team | None:
+        return one(info.context.loaders.team, self.row.team_id, Team.from_row)
 
     @strawberry.field
-    async def manager(self, info: Info) -> User | None:
-        return await _one(info.context.loaders.user, self.row.manager_id, User.from_row)
+    def manager(self, info: Info) -> User | None:
+        return one(info.context.loaders.user, self.row.manager_id, User.from_row)
 
     direct_reports = users_field("direct_reports", "Users whose manager this user is.")
 
     @strawberry.field
-    async def security_profiles(self, info: Info) -> list[SecurityProfile]:
-        rows = await info.context.loaders.user_security_profiles.load(self.id)
-        return [SecurityProfile.from_row(r) for r in rows]
+    def security_profiles(self, info: Info) -> list[SecurityProfile]:
+        return many(
+            info.context.loaders.user_security_profiles,
+            self.id,
+            lambda rows: [SecurityProfile.from_row(r) for r in rows],
+        )
 
     @strawberry.field(description="Effective permissions: the union of the security profiles'.")
-    async def permissions(self, info: Info) -> list[Permission]:
-        rows = await info.context.loaders.user_security_profiles.load(self.id)
-        granted = {p for r in rows for p in r.permissions}
-        return [p for p in PermissionValue if p.value in granted]
+    def permissions(self, info: Info) -> list[Permission]:
+        def union(rows: list[Any]) -> list[Permission]:
+            granted = {p for r in rows for p in r.permissions}
+            return [p for p in PermissionValue if p.value in granted]
+
+        return many(info.context.loaders.user_security_profiles, self.id, union)
 
     @strawberry.field(description="The profile the user inherits settings from (at most one).")
-    async def user_profile(self, info: Info) -> UserProfile | None:
-        return await _one(info.context.loaders.user_profile, self.row.user_profile_id, UserProfile.from_row)
+    def user_profile(self, info: Info) -> UserProfile | None:
+        return one(info.context.loaders.user_profile, self.row.user_profile_id, UserProfile.from_row)
 
     @strawberry.field(description="The user's own default presence; null when inherited.")
-    async def default_presence(self, info: Info) -> PresenceStatus | None:
-        return await _one(
+    def default_presence(self, info: Info) -> PresenceStatus | None:
+        return one(
             info.context.loaders.presence_status, self.row.default_presence_id, PresenceStatus.from_row
         )
 
     @strawberry.field(description="The user's own queues, besides the profile's.")
-    async def queues(self, info: Info) -> list[Queue]:
-        return [Queue.from_row(r) for r in await info.context.loaders.user_queues.load(self.id)]
+    def queues(self, info: Info) -> list[Queue]:
+        return many(info.context.loaders.user_queues, self.id, lambda rows: [Queue.from_row(r) for r in rows])
 
     @strawberry.field(description="The user's own work streams, besides the profile's.")
-    async def work_streams(self, info: Info) -> list[WorkStream]:
-        return [WorkStream.from_row(r) for r in await info.context.loaders.user_work_streams.load(self.id)]
+    def work_streams(self, info: Info) -> list[WorkStream]:
+        return many(
+            info.context.loaders.user_work_streams,
+            self.id,
+            lambda rows: [WorkStream.from_row(r) for r in rows],
+        )
 
     @strawberry.field(description="The user's skills, with proficiency on the edge.")
-    async def skills(
+    def skills(
         self,
         info: Info,
         first: int | None = None,
@@ -375,32 +406,46 @@ class User(relay.Node):
         order_by: ProficiencyOrder | None = None,
     ) -> ProficiencyConnection[Skill]:
         loaders = info.context.loaders
-        return await nested_connection(
-            ProficiencyConnection,
+        key = (self.id, page_args(first, after, last, before), search, (order_by or ProficiencyOrder()).key())
+        counts = loaders.user_skills_count
+        return many(
             loaders.user_skills,
-            loaders.user_skills_count,
-            self.id,
-            page_args(first, after, last, before),
-            Skill.from_row,
-            search,
-            (order_by or ProficiencyOrder()).key(),
+            key,
+            lambda page: ProficiencyConnection.of(
+                page, Skill.from_row, lambda: counts.load((self.id, search))
+            ),
         )
 
     @strawberry.field
-    async def effective_settings(self, info: Info) -> EffectiveSettings:
+    def effective_settings(self, info: Info) -> EffectiveSettings:
+        """Computed now when the page's prefetch brought every input, else after loading them."""
+        loaders = info.context.loaders
+        row = self.row
+        profile = peek(loaders.user_profile, row.user_profile_id) if row.user_profile_id else None
+        if profile is MISSING:
+            return self._effective_settings_loaded(info)
+        pid = profile.id if profile else None
+        found = [
+            peek(loaders.presence_status, row.default_presence_id) if row.default_presence_id else None,
+            peek(loaders.presence_status, profile.default_presence_id)
+            if profile and profile.default_presence_id
+            else None,
+            peek(loaders.user_queues, row.id),
+            peek(loaders.profile_queues, pid) if pid else [],
+            peek(loaders.user_work_streams, row.id),
+            peek(loaders.profile_work_streams, pid) if pid else [],
+            peek(loaders.user_skill_list, row.id),
+        ]
+        if any(value is MISSING for value in found):
+            return self._effective_settings_loaded(info)
+        return _effective(row, profile, *found)
+
+    async def _effective_settings_loaded(self, info: Info) -> EffectiveSettings:
         loaders = info.context.loaders
         row = self.row
         profile = await _one(loaders.user_profile, row.user_profile_id, lambda p: p)
         profile_id = profile.id if profile else None
-        (
-            user_presence,
-            profile_presence,
-            user_queues,
-            profile_queues,
-            user_streams,
-            profile_streams,
-            skills,
-        ) = await asyncio.gather(
+        found = await asyncio.gather(
             _one(loaders.presence_status, row.default_presence_id, lambda p: p),
             _one(loaders.presence_status, profile.default_presence_id if profile else None, lambda p: p),
             loaders.user_queues.load(row.id),
@@ -409,36 +454,50 @@ class User(relay.Node):
             _many(loaders.profile_work_streams, profile_id),
             loaders.user_skill_list.load(row.id),
         )
-        settings = effective_settings(
-            RoutingInputs(
-                user_capacity=row.capacity,
-                profile_capacity=profile.capacity if profile else None,
-                user_default_presence=user_presence,
-                profile_default_presence=profile_presence,
-                user_queues=user_queues,
-                profile_queues=profile_queues,
-                user_work_streams=user_streams,
-                profile_work_streams=profile_streams,
-                user_skills=skills,
-            )
+        return _effective(row, profile, *found)
+
+
+def _effective(
+    row: Any,
+    profile: Any,
+    user_presence: Any,
+    profile_presence: Any,
+    user_queues: Any,
+    profile_queues: Any,
+    user_streams: Any,
+    profile_streams: Any,
+    skills: Any,
+) -> EffectiveSettings:
+    settings = effective_settings(
+        RoutingInputs(
+            user_capacity=row.capacity,
+            profile_capacity=profile.capacity if profile else None,
+            user_default_presence=user_presence,
+            profile_default_presence=profile_presence,
+            user_queues=user_queues,
+            profile_queues=profile_queues,
+            user_work_streams=user_streams,
+            profile_work_streams=profile_streams,
+            user_skills=skills,
         )
-        presence = settings.default_presence
-        return EffectiveSettings(
-            capacity=EffectiveCapacity(value=settings.capacity.value, source=settings.capacity.source),
-            default_presence=EffectivePresence(
-                value=PresenceStatus.from_row(presence.value) if presence.value else None,
-                source=presence.source,
-            ),
-            queues=[EffectiveQueue(value=Queue.from_row(q.value), source=q.source) for q in settings.queues],
-            work_streams=[
-                EffectiveWorkStream(value=WorkStream.from_row(w.value), source=w.source)
-                for w in settings.work_streams
-            ],
-            skills=[
-                EffectiveSkill(value=Skill.from_row(s.value[0]), proficiency=s.value[1], source=s.source)
-                for s in settings.skills
-            ],
-        )
+    )
+    presence = settings.default_presence
+    return EffectiveSettings(
+        capacity=EffectiveCapacity(value=settings.capacity.value, source=settings.capacity.source),
+        default_presence=EffectivePresence(
+            value=PresenceStatus.from_row(presence.value) if presence.value else None,
+            source=presence.source,
+        ),
+        queues=[EffectiveQueue(value=Queue.from_row(q.value), source=q.source) for q in settings.queues],
+        work_streams=[
+            EffectiveWorkStream(value=WorkStream.from_row(w.value), source=w.source)
+            for w in settings.work_streams
+        ],
+        skills=[
+            EffectiveSkill(value=Skill.from_row(s.value[0]), proficiency=s.value[1], source=s.source)
+            for s in settings.skills
+        ],
+    )
 
 
 async def _one(loader, key, convert):  # noqa: ANN001, ANN202
