@@ -138,56 +138,80 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = os.environ.get("CCGRAPH_BENCH_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp}/hot.db"
-        settings = Settings(database_url=url, argon2_time_cost=1, argon2_memory_kib=8)
-        token = asyncio.run(prepare(settings, args.users))
-        statements = asyncio.run(statements_per_request(settings, token))
-        env = os.environ | {
-            "CCGRAPH_DATABASE_URL": url,
-            "CCGRAPH_LOG_LEVEL": "warning",
-            "CCGRAPH_MAIL_POLL_SECONDS": "0",
-            "CCGRAPH_MAX_QUERY_COST": "10000000",
-        }
-        headers = {"authorization": f"Bearer {token}"}
-        body = {"query": QUERY, "variables": {"n": PAGE}}
-        results = {}
-        variants = {
-            "ccgraph": ([sys.executable, "-m", "ccgraph", "serve"], {}, "/graphql", body),
-            "naive": (
-                [sys.executable, "-m", "ccgraph", "serve"],
-                {"CCGRAPH_DATALOADERS": "false"},
-                "/graphql",
-                body,
-            ),
-            "limit": (
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--app-dir",
-                    str(HERE),
-                    "limit_app:app",
-                    "--log-level",
-                    "warning",
-                ],
-                {},
-                f"/limit?n={PAGE}",
-                None,
-            ),
-        }
-        for name, (cmd, extra, path, payload) in variants.items():
-            port = free_port()
-            log = Path(tmp) / f"{name}.log"
-            process = start([*cmd, "--port", str(port)], env | extra, port, log)
-            try:
-                results[name] = asyncio.run(
-                    measure(f"http://127.0.0.1:{port}{path}", payload, headers, args.requests, args.seconds)
-                )
-            except AssertionError:
-                print(log.read_text()[-4000:], file=sys.stderr)  # what the server said
-                raise
-            finally:
-                process.terminate()
-                process.wait(timeout=30)
+        # PostgreSQL: a schema of the run's own, dropped at the end
+        schema = "" if url.startswith("sqlite") else f"bench_{os.getpid()}"
+        settings = Settings(database_url=url, database_schema=schema, argon2_time_cost=1, argon2_memory_kib=8)
+        if schema:
+            asyncio.run(pg_schema(url, f'CREATE SCHEMA "{schema}"'))
+        try:
+            run_variants(args, tmp, url, schema, settings)
+        finally:
+            if schema:
+                asyncio.run(pg_schema(url, f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+async def pg_schema(url: str, statement: str) -> None:
+    from sqlalchemy import text
+
+    from ccgraph.db.engine import create_engine
+
+    engine = create_engine(Settings(database_url=url))
+    async with engine.begin() as conn:
+        await conn.execute(text(statement))
+    await engine.dispose()
+
+
+def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, settings: Settings) -> None:
+    token = asyncio.run(prepare(settings, args.users))
+    statements = asyncio.run(statements_per_request(settings, token))
+    env = os.environ | {
+        "CCGRAPH_DATABASE_SCHEMA": schema,
+        "CCGRAPH_DATABASE_URL": url,
+        "CCGRAPH_LOG_LEVEL": "warning",
+        "CCGRAPH_MAIL_POLL_SECONDS": "0",
+        "CCGRAPH_MAX_QUERY_COST": "10000000",
+    }
+    headers = {"authorization": f"Bearer {token}"}
+    body = {"query": QUERY, "variables": {"n": PAGE}}
+    results = {}
+    variants = {
+        "ccgraph": ([sys.executable, "-m", "ccgraph", "serve"], {}, "/graphql", body),
+        "naive": (
+            [sys.executable, "-m", "ccgraph", "serve"],
+            {"CCGRAPH_DATALOADERS": "false"},
+            "/graphql",
+            body,
+        ),
+        "limit": (
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(HERE),
+                "limit_app:app",
+                "--log-level",
+                "warning",
+            ],
+            {},
+            f"/limit?n={PAGE}",
+            None,
+        ),
+    }
+    for name, (cmd, extra, path, payload) in variants.items():
+        port = free_port()
+        log = Path(tmp) / f"{name}.log"
+        process = start([*cmd, "--port", str(port)], env | extra, port, log)
+        try:
+            results[name] = asyncio.run(
+                measure(f"http://127.0.0.1:{port}{path}", payload, headers, args.requests, args.seconds)
+            )
+        except AssertionError:
+            print(log.read_text()[-4000:], file=sys.stderr)  # what the server said
+            raise
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
     results["ccgraph"]["statements"] = statements
     c, n, lim = results["ccgraph"], results["naive"], results["limit"]
     summary = {
