@@ -85,8 +85,9 @@ async def run(args: argparse.Namespace, base: str) -> dict:
                 elif "userUpdate" in data:
                     errors = data["userUpdate"]["userErrors"]
                     stats["updates_accepted" if not errors else "update_conflicts"] += 1
-                if r.json().get("errors"):
+                for error in r.json().get("errors") or []:
                     stats["graphql_errors"] += 1
+                    stats[f"error_{(error.get('extensions') or {}).get('code', 'OTHER')}"] += 1
 
         started = time.monotonic()
         await asyncio.gather(*(client(n) for n in range(args.clients)))
@@ -139,8 +140,12 @@ def main() -> None:
         )
         subprocess.run([*py, "demo"], env=env, check=True, capture_output=True)
         port = free_port()
+        log_path = os.path.join(tmp, "server.log")
         server = subprocess.Popen(
-            [*py, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*py, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(log_path, "w"),  # noqa: SIM115
         )
         try:
             base = f"http://127.0.0.1:{port}"
@@ -154,6 +159,10 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+            with open(log_path) as log:
+                unexpected = [line for line in log if "Error" in line or "unexpected" in line]
+            if unexpected:
+                print("server log:", *unexpected[-10:], sep="\n  ", file=sys.stderr)
     f = figures
     print(
         f"load: {f['requests']} requests in {f['seconds']} s ({f['requests_per_second']}/s) "

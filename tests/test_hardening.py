@@ -162,3 +162,46 @@ async def test_unexpected_errors_are_masked_with_a_request_id_that_is_in_the_log
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "trace-123"}
     assert "hunter2" not in json.dumps(body)
     assert any("trace-123" in r.getMessage() for r in caplog.records)
+
+
+async def test_concurrent_writes_in_one_process_queue_instead_of_failing(settings):
+    """SQLite allows one writer: the process's writers wait their turn at the write gate,
+    however short the database's own busy timeout."""
+    import asyncio
+
+    from ccgraph.db.engine import session_factory
+    from ccgraph.services.bootstrap import initialize
+
+    app = create_app(settings.with_(sqlite_busy_timeout_ms=1))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        async with session_factory(app.state.engine)() as db:
+            await initialize(db, app.state.passwords, admin_username="admin", admin_password=ADMIN_PASSWORD)
+        token = (
+            await client.post(
+                "/graphql",
+                json={
+                    "query": 'mutation { login(input: {username: "admin", '
+                    f'password: "{ADMIN_PASSWORD}"}}) {{ token }} }}'
+                },
+            )
+        ).json()
+        headers = {"authorization": f"Bearer {token['data']['login']['token']}"}
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/graphql",
+                    headers=headers,
+                    json={
+                        "query": "mutation($n: String!) { teamCreate(input: {name: $n}) { team { id } userErrors { code } } }",
+                        "variables": {"n": f"Team {i}"},
+                    },
+                )
+                for i in range(30)
+            )
+        )
+    bodies = [r.json() for r in responses]
+    assert all("errors" not in b and b["data"]["teamCreate"]["userErrors"] == [] for b in bodies), bodies

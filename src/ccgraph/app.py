@@ -54,6 +54,8 @@ class GraphQLApp(GraphQL):
         self.sessions = sessions
         self.passwords = passwords
         self.box = box
+        # SQLite has one writer at a time: queue this process's writers here (see Context.write)
+        self.write_gate: Any = asyncio.Lock() if settings.is_sqlite else contextlib.nullcontext()
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -72,6 +74,7 @@ class GraphQLApp(GraphQL):
             passwords=self.passwords,
             box=self.box,
             sessions=self.sessions,
+            write_gate=self.write_gate,
             principal=principal,
             request_id=request_id,
         )

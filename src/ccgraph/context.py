@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
@@ -32,6 +33,7 @@ class Context:
     sessions: async_sessionmaker[AsyncSession]
     principal: Principal | None
     request_id: str
+    write_gate: AbstractAsyncContextManager[Any] = field(default_factory=contextlib.nullcontext)
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
@@ -50,9 +52,11 @@ class Context:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """The session for a write; afterwards the loaders start afresh, since what they
+        """The session for a write, one write at a time in this process (the write gate: on
+        SQLite a waiting writer queues here instead of spinning on the database lock while
+        the event loop serves others). Afterwards the loaders start afresh, since what they
         cached before the write may no longer be true."""
-        async with self.db() as session:
+        async with self.write_gate, self.db() as session:
             yield session
         self._loaders = None
 

@@ -11,7 +11,7 @@ from ccgraph.services import auth
 async def login(info: Info, input: LoginInput) -> LoginPayload:
     ctx = info.context
     request = ctx.request
-    async with ctx.db() as session:
+    async with ctx.write() as session:
         result = await auth.login(
             session,
             ctx.passwords,
@@ -33,6 +33,6 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
 
 async def logout(info: Info) -> LogoutPayload:
     ctx = info.context
-    async with ctx.db() as session:
+    async with ctx.write() as session:
         await auth.logout(session, ctx.principal)
     return LogoutPayload(ok=True, user_errors=[])

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 
 from graphql import GraphQLError
+from sqlalchemy.exc import OperationalError
 from strawberry.extensions import SchemaExtension
 
 from ccgraph.services.errors import InputError
@@ -44,6 +45,15 @@ class ErrorPolicy(SchemaExtension):
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
             return error  # validation errors and our own coded errors
+        if isinstance(original, OperationalError) and "locked" in str(original):
+            return GraphQLError(
+                "The database is busy; nothing was written. Retry in a moment.",
+                error.nodes,
+                error.source,
+                error.positions,
+                error.path,
+                extensions={"code": "DATABASE_BUSY"},
+            )
         if isinstance(original, InputError):
             return GraphQLError(
                 str(original),

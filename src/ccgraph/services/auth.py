@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.auth import access_keys, totp
@@ -171,11 +172,14 @@ async def _principal(
         Permission(p) for *_, granted in rows for p in (granted or ()) if p in Permission.__members__
     )
     if seen is None or now - seen > LAST_SEEN_RESOLUTION:
-        await begin_write(session)
-        await session.execute(
-            update(credential).where(credential.id == credential_id).values({last_used.key: now})
-        )
-        await session.commit()
+        try:  # best effort: a busy database must not refuse the request for a timestamp
+            await begin_write(session)
+            await session.execute(
+                update(credential).where(credential.id == credential_id).values({last_used.key: now})
+            )
+            await session.commit()
+        except OperationalError:
+            await session.rollback()
     else:
         await session.rollback()
     return Principal(
