@@ -2,6 +2,7 @@
 generated organisation (5,000 users, 50 profiles, 200 queues, 500 skills, 5-20 skills a user):
 
 - ccgraph: `ccgraph serve`, the nested page query for 100 users;
+- core:    the same, with graphql-core's own executor (CCGRAPH_PLANNED_EXECUTION=false);
 - naive:   the same, with the dataloaders off (CCGRAPH_DATALOADERS=false: a statement per row);
 - limit:   bench/limit_app.py, the same rows with hand-written SQLAlchemy Core, the same JSON.
 
@@ -176,6 +177,12 @@ def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, sett
     results = {}
     variants = {
         "ccgraph": ([sys.executable, "-m", "ccgraph", "serve"], {}, "/graphql", body),
+        "core": (
+            [sys.executable, "-m", "ccgraph", "serve"],
+            {"CCGRAPH_PLANNED_EXECUTION": "false"},
+            "/graphql",
+            body,
+        ),
         "naive": (
             [sys.executable, "-m", "ccgraph", "serve"],
             {"CCGRAPH_DATALOADERS": "false"},
@@ -217,6 +224,7 @@ def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, sett
     summary = {
         "ccgraph_over_limit_p50": round(c["p50_ms"] / lim["p50_ms"], 2),
         "ccgraph_over_naive_throughput": round(c["throughput_rps"] / n["throughput_rps"], 2),
+        "core_over_ccgraph_p50": round(results["core"]["p50_ms"] / c["p50_ms"], 2),
         "results": results,
         "setup": {"users": args.users, "page": PAGE, "database": url.split(":")[0], "concurrency": [1, 16]},
         "machine": {

@@ -25,7 +25,9 @@ from ccgraph.services.bootstrap import initialize
 
 ADMIN_PASSWORD = "admin-password-123"
 PG_URL = os.environ.get("CCGRAPH_TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+# The planned executor serves by default; "sqlite-reference" runs every test again through
+# graphql-core's own executor, so the two must agree on results, errors and permission checks.
+BACKENDS = ["sqlite", "sqlite-reference"] + (["postgresql"] if PG_URL else [])
 
 
 def cheap_settings(database_url: str, **overrides: Any) -> Settings:
@@ -57,10 +59,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def settings(
     request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
 ) -> AsyncIterator[Settings]:
-    if request.param == "sqlite":
+    if request.param.startswith("sqlite"):
         path = tmp_path / "ccgraph.db"
         shutil.copy(sqlite_template, path)
-        yield cheap_settings(f"sqlite+aiosqlite:///{path}")
+        planned = request.param == "sqlite"
+        yield cheap_settings(f"sqlite+aiosqlite:///{path}", planned_execution=planned)
         return
     # PostgreSQL: a fresh schema per test, so tests stay independent.
     schema = f"t_{uuid.uuid4().hex[:12]}"

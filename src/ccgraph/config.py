@@ -54,6 +54,9 @@ class Settings:
     max_body_bytes: int = 12 * 1024 * 1024
     # Benchmarks only: false resolves every relation row by row (the "naive" baseline).
     dataloaders: bool = True
+    # False executes every field through graphql-core's own executor (the reference the suite
+    # compares the planned executor with).
+    planned_execution: bool = True
     # Bulk user files.
     max_upload_bytes: int = 10 * 1024 * 1024
     max_import_rows: int = 10_000

@@ -26,6 +26,7 @@ from ccgraph.resolvers import user_mutations as um
 from ccgraph.resolvers import users as user_resolvers
 from ccgraph.schema.auth import LoginPayload, LogoutPayload
 from ccgraph.schema.business_units import BusinessUnit
+from ccgraph.schema.execution import PlannedExecutor
 from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle
 from ccgraph.schema.limits import QueryLimits, limits_rule
 from ccgraph.schema.node import resolve_node
@@ -301,6 +302,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
+        execution_context_class=PlannedExecutor if settings.planned_execution else None,
     )
 
 

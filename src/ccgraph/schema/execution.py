@@ -1,0 +1,269 @@
+"""The planned executor: graphql-core's executor, with the fields that only read an attribute
+completed in a tight loop.
+
+Most of a nested page is plain data: `name`, `source`, `proficiency`, `edges`, `node`. For
+each such field graphql-core builds a resolve info, a response path, calls Strawberry's
+default resolver and walks `complete_value` through its wrappers one call per level. Here an
+object's selection is compiled once per request into a plan, one step per response key:
+
+- a *resolver* step is any field with a resolver, arguments or extensions (permissions): it
+  goes through graphql-core's own `execute_field`, unchanged;
+- an *attribute* step is a Strawberry field without any of those (`is_basic_field`): its value
+  is `getattr(source, python_name)`, exactly what Strawberry's default resolver returns, and it
+  is completed by a completer compiled for its type (non-null, list, leaf, object).
+
+The completers keep graphql-core's rules and messages: null in a non-null field, a leaf that
+does not serialize, a non-iterable list, `is_type_of`; errors are located at the same path and
+nulled at the same nullable parent. Anything unusual (an awaitable value, an async iterable,
+an abstract type, middleware, incremental delivery) is handed back to graphql-core. The suite
+runs on both executors (`CCGRAPH_PLANNED_EXECUTION`), so a difference in results, errors or
+permission checks fails a test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import (
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
+)
+from graphql.execution.executor import invalid_return_type_error, to_nodes
+from graphql.pyutils import Path, Undefined, is_iterable
+from graphql.pyutils.gather_with_cancel import gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+DEFINITION = "strawberry-definition"
+Complete = Callable[[Any, Path], Any]
+Step = tuple[str, Any, Any, Any]  # response key, field details, attribute name or None, completer
+
+
+class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plans: dict[int, tuple[Any, list[Step]]] = {}
+        manager = self.middleware_manager
+        self._plain = not (manager and manager.middlewares)
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        if position_context is not None or not self._plain:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        awaitable_fields: list[str] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for key, details, attribute, complete in self._plan(parent_type, grouped_field_set):
+                if attribute is None:
+                    result = self.execute_field(
+                        parent_type, source_value, details, Path(path, key, parent_type.name), None
+                    )
+                    if result is Undefined:
+                        continue
+                else:
+                    field_path = Path(path, key, parent_type.name)
+                    try:
+                        value = getattr(source_value, attribute)
+                        deferred = is_awaitable(value)
+                        if not deferred:
+                            result = complete(value, field_path)
+                    except Exception as raw_error:
+                        self.handle_field_error(raw_error, complete.return_type, details, field_path)
+                        result = None
+                    else:
+                        if deferred:  # not a plain value after all: graphql-core's way
+                            result = self.execute_field(parent_type, source_value, details, field_path, None)
+                        elif is_awaitable(result):
+                            result = self._await_completed(result, complete.return_type, details, field_path)
+                results[key] = result
+                if is_awaitable(result):
+                    awaitable_fields.append(key)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[key] for key in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return self._gather_fields(results, awaitable_fields)
+
+    @staticmethod
+    async def _gather_fields(results: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+        values = await gather_with_cancel(*(results[key] for key in keys))
+        results.update(zip(keys, values, strict=True))
+        return results
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[Step]:
+        """The steps for one selection on one type; kept (with the field set, so that its id
+        stays unique) for the rest of the request."""
+        cached = self._plans.get(id(grouped_field_set))
+        if cached is not None:
+            return cached[1]
+        steps: list[Step] = []
+        for key, details in grouped_field_set.items():
+            field_def = self.schema.get_field(parent_type, details[0].node.name.value)
+            attribute, complete = None, None
+            strawberry_field = field_def.extensions.get(DEFINITION) if field_def else None
+            if (
+                strawberry_field is not None
+                and strawberry_field.is_basic_field
+                and strawberry_field.default_resolver is getattr
+                and not field_def.args
+                and not details[0].node.arguments
+            ):
+                name = f"{parent_type.name}.{details[0].node.name.value}"
+                complete = self._completer(field_def.type, details, field_def, parent_type, name)
+                if complete is not None:
+                    attribute = strawberry_field.python_name
+            steps.append((key, details, attribute, complete))
+        self._plans[id(grouped_field_set)] = (grouped_field_set, steps)
+        return steps
+
+    def _completer(
+        self,
+        return_type: GraphQLOutputType,
+        details: Any,
+        field_def: Any,
+        parent_type: GraphQLObjectType,
+        name: str,
+    ) -> Complete | None:
+        """`complete_value` for one type, compiled; None where graphql-core must do it."""
+        if is_non_null_type(return_type):
+            inner = self._completer(return_type.of_type, details, field_def, parent_type, name)
+            if inner is None:
+                return None
+            message = f"Cannot return null for non-nullable field {name}."
+
+            def non_null(value: Any, path: Path) -> Any:
+                completed = inner(value, path)
+                if completed is None:
+                    raise TypeError(message)
+                return completed
+
+            return self._typed(non_null, return_type)
+
+        if is_leaf_type(return_type):
+            complete_leaf = self.complete_leaf_value
+
+            def leaf(value: Any, _path: Path) -> Any:
+                if value is None or value is Undefined:
+                    return None
+                if isinstance(value, Exception):
+                    raise value
+                return complete_leaf(return_type, value)
+
+            return self._typed(leaf, return_type)
+
+        if is_list_type(return_type):
+            return self._list_completer(return_type, details, field_def, parent_type, name)
+
+        if is_object_type(return_type):
+            collect = self.collect_subfields
+            is_type_of = return_type.is_type_of
+            # Strawberry's own is_type_of (for types with interfaces) never reads the info;
+            # one the type defines itself might, so that one gets graphql-core's completion.
+            own = return_type.extensions.get(DEFINITION)
+            needs_info = is_type_of is not None and (own is None or own.is_type_of is not None)
+
+            def obj(value: Any, path: Path) -> Any:
+                if value is None or value is Undefined:
+                    return None
+                if isinstance(value, Exception):
+                    raise value
+                grouped_field_set, defer_usages, _ = collect(return_type, details)
+                if needs_info or defer_usages:
+                    info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+                    return self.complete_object_value(return_type, details, info, path, value, None)
+                if is_type_of is not None and not is_type_of(value, None):
+                    raise invalid_return_type_error(return_type, value, details)
+                return self.execute_fields(return_type, value, path, grouped_field_set, None)
+
+            return self._typed(obj, return_type)
+        return None  # interfaces and unions: graphql-core resolves the runtime type
+
+    def _list_completer(
+        self,
+        return_type: GraphQLList[Any],
+        details: Any,
+        field_def: Any,
+        parent_type: GraphQLObjectType,
+        name: str,
+    ) -> Complete | None:
+        item_type = return_type.of_type
+        item = self._completer(item_type, details, field_def, parent_type, name)
+        if item is None:
+            return None
+        is_awaitable = self.is_awaitable
+        is_async_iterable = self.is_async_iterable
+        handle_field_error = self.handle_field_error
+        message = f"Expected Iterable, but did not find one for field '{name}'."
+
+        def fallback(value: Any, path: Path) -> Any:
+            info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+            return self.complete_list_value(return_type, details, info, path, value, None)
+
+        def many(value: Any, path: Path) -> Any:
+            if value is None or value is Undefined:
+                return None
+            if isinstance(value, Exception):
+                raise value
+            if is_async_iterable(value):
+                return fallback(value, path)
+            if not is_iterable(value):
+                raise GraphQLError(message)
+            completed: list[Any] = []
+            pending: list[int] = []
+            for index, entry in enumerate(value):
+                if is_awaitable(entry):  # graphql-core awaits items itself
+                    return fallback(value, path)
+                item_path = Path(path, index, None)
+                try:
+                    result = item(entry, item_path)
+                except Exception as raw_error:
+                    handle_field_error(raw_error, item_type, details, item_path)
+                    result = None
+                else:
+                    if is_awaitable(result):
+                        result = self._await_completed(result, item_type, details, item_path)
+                        pending.append(index)
+                completed.append(result)
+            if not pending:
+                return completed
+            return self._gather_items(completed, pending)
+
+        return self._typed(many, return_type)
+
+    async def _await_completed(self, awaitable: Any, item_type: Any, details: Any, path: Path) -> Any:
+        try:
+            return await awaitable
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, details, path)
+            return None
+
+    @staticmethod
+    async def _gather_items(completed: list[Any], pending: list[int]) -> list[Any]:
+        values = await gather_with_cancel(*(completed[index] for index in pending))
+        for index, value in zip(pending, values, strict=True):
+            completed[index] = value
+        return completed
+
+    @staticmethod
+    def _typed(complete: Any, return_type: GraphQLOutputType | GraphQLNonNull[Any]) -> Complete:
+        complete.return_type = return_type
+        return complete
