@@ -8,11 +8,12 @@ answer is the same either way, only the cost differs."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from ccgraph.schema.relay import page_args
 
@@ -53,19 +54,31 @@ def many(loader: DataLoader[Any, Any], key: Any, convert: Callable[[list[Any]], 
     return _then(loader.load(key), convert)
 
 
+def _fields(selections: Iterable[Any]) -> Iterator[SelectedField]:
+    """The fields of a selection, with those of its fragments (named or inline)."""
+    for part in selections:
+        if isinstance(part, SelectedField):
+            yield part
+        else:
+            yield from _fields(part.selections)
+
+
 def _selected(info: Info) -> dict[str, Any]:
     """The fields selected under the connection's `edges { node { ... } }` (or `nodes`)."""
     out: dict[str, Any] = {}
     for field in info.selected_fields:
-        for part in field.selections:
-            name = getattr(part, "name", None)
-            if name == "nodes":
-                out.update({getattr(s, "name", ""): s for s in part.selections})
-            elif name == "edges":
-                for sub in part.selections:
-                    if getattr(sub, "name", None) == "node":
-                        out.update({getattr(s, "name", ""): s for s in sub.selections})
+        for part in _fields(field.selections):
+            if part.name == "nodes":
+                out.update({s.name: s for s in _fields(part.selections)})
+            elif part.name == "edges":
+                for sub in _fields(part.selections):
+                    if sub.name == "node":
+                        out.update({s.name: s for s in _fields(sub.selections)})
     return out
+
+
+def _asks(field: SelectedField, name: str) -> bool:
+    return any(part.name == name for part in _fields(field.selections))
 
 
 async def prefetch_users(info: Info, rows: Iterable[Any]) -> None:
@@ -99,8 +112,9 @@ async def prefetch_users(info: Info, rows: Iterable[Any]) -> None:
         want(loaders.user_work_streams, ids)
     if "securityProfiles" in selected or "permissions" in selected:
         want(loaders.user_security_profiles, ids)
-    if effective:
+    if effective and _asks(selected["effectiveSettings"], "skills"):
         want(loaders.user_skill_list, ids)
+    if effective:
         want(loaders.profile_queues, profiles)
         want(loaders.profile_work_streams, profiles)
     if selected.keys() & {

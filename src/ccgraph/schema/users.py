@@ -34,7 +34,7 @@ from ccgraph.schema.skills import ProficiencyConnection, Skill
 from ccgraph.schema.teams import Team
 from ccgraph.schema.user_connections import users_field
 from ccgraph.schema.user_profiles import ChannelValue, UserProfile, channel_values
-from ccgraph.services.effective_settings import RoutingInputs, effective_settings
+from ccgraph.services.effective_settings import RoutingInputs, effective_settings, routable_skills
 from ccgraph.services.user_fields import applies
 
 
@@ -150,9 +150,20 @@ class EffectiveSettings:
     default_presence: EffectivePresence
     queues: list[EffectiveQueue]
     work_streams: list[EffectiveWorkStream]
-    skills: list[EffectiveSkill] = strawberry.field(
+    user_id: strawberry.Private[int]
+
+    @strawberry.field(
         description="The user's active skills, most proficient first (skills are the user's own)."
     )
+    def skills(self, info: Info) -> list[EffectiveSkill]:
+        return many(
+            info.context.loaders.user_skill_list,
+            self.user_id,
+            lambda pairs: [
+                EffectiveSkill(value=Skill.from_row(s.value[0]), proficiency=s.value[1], source=s.source)
+                for s in routable_skills(pairs)
+            ],
+        )
 
 
 @node_type(PermissionValue.USERS_VIEW, "user")
@@ -434,7 +445,6 @@ class User(relay.Node):
             peek(loaders.profile_queues, pid) if pid else [],
             peek(loaders.user_work_streams, row.id),
             peek(loaders.profile_work_streams, pid) if pid else [],
-            peek(loaders.user_skill_list, row.id),
         ]
         if any(value is MISSING for value in found):
             return self._effective_settings_loaded(info)
@@ -452,7 +462,6 @@ class User(relay.Node):
             _many(loaders.profile_queues, profile_id),
             loaders.user_work_streams.load(row.id),
             _many(loaders.profile_work_streams, profile_id),
-            loaders.user_skill_list.load(row.id),
         )
         return _effective(row, profile, *found)
 
@@ -466,7 +475,6 @@ def _effective(
     profile_queues: Any,
     user_streams: Any,
     profile_streams: Any,
-    skills: Any,
 ) -> EffectiveSettings:
     settings = effective_settings(
         RoutingInputs(
@@ -478,7 +486,6 @@ def _effective(
             profile_queues=profile_queues,
             user_work_streams=user_streams,
             profile_work_streams=profile_streams,
-            user_skills=skills,
         )
     )
     presence = settings.default_presence
@@ -493,10 +500,7 @@ def _effective(
             EffectiveWorkStream(value=WorkStream.from_row(w.value), source=w.source)
             for w in settings.work_streams
         ],
-        skills=[
-            EffectiveSkill(value=Skill.from_row(s.value[0]), proficiency=s.value[1], source=s.source)
-            for s in settings.skills
-        ],
+        user_id=row.id,
     )
 
 

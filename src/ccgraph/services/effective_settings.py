@@ -55,11 +55,11 @@ def effective_settings(inputs: RoutingInputs[R]) -> EffectiveSettings[R]:
         default_presence=_override(inputs.user_default_presence, inputs.profile_default_presence),
         queues=_union(inputs.user_queues, inputs.profile_queues),
         work_streams=_union(inputs.user_work_streams, inputs.profile_work_streams),
-        skills=_routable(inputs.user_skills),
+        skills=routable_skills(inputs.user_skills),
     )
 
 
-def _routable(skills: Iterable[tuple[Any, int]]) -> list[Sourced[tuple[Any, int]]]:
+def routable_skills(skills: Iterable[tuple[Any, int]]) -> list[Sourced[tuple[Any, int]]]:
     """Only active skills route; the most proficient (1) first, then by name."""
     active = [(skill, p) for skill, p in skills if skill.active]
     active.sort(key=lambda pair: (pair[1], pair[0].name))
