@@ -61,6 +61,30 @@ class Box:
     async def broken(self) -> str:
         raise ValueError("broken on purpose")
 
+    # Resolvers the planned executor calls itself (no arguments, no extensions).
+    @strawberry.field
+    def doubled(self) -> int | None:
+        return None if self.count is None else self.count * 2
+
+    @strawberry.field
+    def where(self, info: strawberry.Info) -> str:
+        return f"{info.field_name} at {info.path.key} of {info.path.prev.key}"
+
+    @strawberry.field
+    def failing(self) -> str:
+        raise ValueError("failing on purpose")
+
+    @strawberry.field
+    def awaited(self) -> Leaf | None:
+        async def later() -> Leaf:
+            return self.leaf
+
+        return later()
+
+    @strawberry.field
+    def parent_title(self, parent: strawberry.Parent[Box]) -> str:
+        return parent.title.upper()
+
 
 def box(**changes: Any) -> Box:
     values: dict[str, Any] = {
@@ -91,6 +115,7 @@ BOXES: dict[str, Box] = {
     "wrong_type": box(plain=Leaf(name="not plain")),
     "impostor": box(checked=Checked(label="impostor")),
     "exception_value": box(count=ValueError("a value that is an error")),
+    "bad_doubled": box(count=2**40),
 }
 
 
@@ -113,12 +138,15 @@ SCHEMAS = {
 FIELDS = """title count tags maybeTags
   leaves { name size __typename } maybeLeaf { name } leaf { n: name size }
   named { name ... on Leaf { size } } plain { label } checked { label }
-  later { name } """
+  later { name } doubled where awaited { name size } parentTitle """
 
 DOCUMENTS = [
     *(f'{{ box(kind: "{kind}") {{ {FIELDS} }} }}' for kind in BOXES),
     f"{{ boxes {{ {FIELDS} }} }}",
     "{ boxes { title broken } }",
+    "{ boxes { title failing } }",
+    '{ box(kind: "fine") { title failing } }',
+
     '{ box(kind: "fine") { ...F again: leaf { name } } } fragment F on Box { leaves { name } title }',
 ]
 

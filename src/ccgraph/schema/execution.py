@@ -22,7 +22,7 @@ permission checks fails a test."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLError,
@@ -42,7 +42,17 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 DEFINITION = "strawberry-definition"
 Complete = Callable[[Any, Path], Any]
-Step = tuple[str, Any, Any, Any]  # response key, field details, attribute name or None, completer
+CORE, ATTRIBUTE, CALL = range(3)
+
+
+class Step(NamedTuple):
+    key: str
+    details: Any  # graphql-core's field details list
+    kind: int
+    read: Any  # ATTRIBUTE: the attribute's name; CALL: the resolver, called with (source, info)
+    complete: Any  # the completer compiled for the field's type
+    field_def: Any = None
+    nodes: Any = None
 
 
 class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -68,17 +78,23 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         awaitable_fields: list[str] = []
         is_awaitable = self.is_awaitable
         try:
-            for key, details, attribute, complete in self._plan(parent_type, grouped_field_set):
-                if attribute is None:
-                    result = self.execute_field(
-                        parent_type, source_value, details, Path(path, key, parent_type.name), None
-                    )
+            for step in self._plan(parent_type, grouped_field_set):
+                key, details, kind, read, complete = step[:5]
+                field_path = Path(path, key, parent_type.name)
+                if kind == CORE:
+                    result = self.execute_field(parent_type, source_value, details, field_path, None)
                     if result is Undefined:
                         continue
                 else:
-                    field_path = Path(path, key, parent_type.name)
+                    info = None
                     try:
-                        value = getattr(source_value, attribute)
+                        if kind == ATTRIBUTE:
+                            value = getattr(source_value, read)
+                        else:
+                            info = self.build_resolve_info(
+                                step.field_def, step.nodes, parent_type, field_path
+                            )
+                            value = read(source_value, info)
                         deferred = is_awaitable(value)
                         if not deferred:
                             result = complete(value, field_path)
@@ -86,8 +102,15 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                         self.handle_field_error(raw_error, complete.return_type, details, field_path)
                         result = None
                     else:
-                        if deferred:  # not a plain value after all: graphql-core's way
-                            result = self.execute_field(parent_type, source_value, details, field_path, None)
+                        if deferred:  # graphql-core awaits and completes it
+                            if info is None:
+                                result = self.execute_field(
+                                    parent_type, source_value, details, field_path, None
+                                )
+                            else:
+                                result = self.complete_awaitable_value(
+                                    complete.return_type, details, info, field_path, value, None
+                                )
                         elif is_awaitable(result):
                             result = self._await_completed(result, complete.return_type, details, field_path)
                 results[key] = result
@@ -115,25 +138,55 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         cached = self._plans.get(id(grouped_field_set))
         if cached is not None:
             return cached[1]
-        steps: list[Step] = []
-        for key, details in grouped_field_set.items():
-            field_def = self.schema.get_field(parent_type, details[0].node.name.value)
-            attribute, complete = None, None
-            strawberry_field = field_def.extensions.get(DEFINITION) if field_def else None
-            if (
-                strawberry_field is not None
-                and strawberry_field.is_basic_field
-                and strawberry_field.default_resolver is getattr
-                and not field_def.args
-                and not details[0].node.arguments
-            ):
-                name = f"{parent_type.name}.{details[0].node.name.value}"
-                complete = self._completer(field_def.type, details, field_def, parent_type, name)
-                if complete is not None:
-                    attribute = strawberry_field.python_name
-            steps.append((key, details, attribute, complete))
+        steps = [self._step(parent_type, key, details) for key, details in grouped_field_set.items()]
         self._plans[id(grouped_field_set)] = (grouped_field_set, steps)
         return steps
+
+    def _step(self, parent_type: GraphQLObjectType, key: str, details: Any) -> Step:
+        node = details[0].node
+        field_def = self.schema.get_field(parent_type, node.name.value)
+        field = field_def.extensions.get(DEFINITION) if field_def else None
+        if field is None or field.extensions or field_def.args or node.arguments:
+            return Step(key, details, CORE, None, None)  # arguments, permissions, introspection
+        if field.is_basic_field and field.default_resolver is getattr:
+            kind, read = ATTRIBUTE, field.python_name
+        else:
+            kind, read = CALL, self._direct_call(field)
+            if read is None:
+                return Step(key, details, CORE, None, None)
+        name = f"{parent_type.name}.{node.name.value}"
+        complete = self._completer(field_def.type, details, field_def, parent_type, name)
+        if complete is None:
+            return Step(key, details, CORE, None, None)
+        return Step(key, details, kind, read, complete, field_def, to_nodes(details))
+
+    def _direct_call(self, field: Any) -> Callable[[Any, Any], Any] | None:
+        """A resolver without arguments, extensions or exception handlers, called with what
+        Strawberry would pass it (`self`, `info`, `root`/`parent`); None for any other."""
+        resolver = field.base_resolver
+        strawberry_schema = getattr(self.schema, "_strawberry_schema", None)
+        if (
+            resolver is None
+            or field.is_async
+            or field.arguments
+            or strawberry_schema is None
+            or strawberry_schema.exception_handlers
+            or not callable(resolver.wrapped_func)
+        ):
+            return None
+        func = resolver.wrapped_func
+        takes_self = resolver.self_parameter is not None
+        sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
+        info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+        info_class = strawberry_schema.config.info_class
+
+        def call(source: Any, raw_info: Any) -> Any:
+            kwargs = dict.fromkeys(sources, source)
+            if info_name is not None:
+                kwargs[info_name] = info_class(_raw_info=raw_info, _field=field)
+            return func(source, **kwargs) if takes_self else func(**kwargs)
+
+        return call
 
     def _completer(
         self,
