@@ -1,4 +1,4 @@
-"""The product's hot path, measured against its floor. Starts three real servers on one
+"""The product's hot path, measured against its floor. Starts four real servers on one
 generated organisation (5,000 users, 50 profiles, 200 queues, 500 skills, 5-20 skills a user):
 
 - ccgraph: `ccgraph serve`, the nested page query for 100 users;
@@ -6,10 +6,12 @@ generated organisation (5,000 users, 50 profiles, 200 queues, 500 skills, 5-20 s
 - naive:   the same, with the dataloaders off (CCGRAPH_DATALOADERS=false: a statement per row);
 - limit:   bench/limit_app.py, the same rows with hand-written SQLAlchemy Core, the same JSON.
 
-For each: latency p50/p99 at concurrency 1, throughput at concurrency 16, SQL statements per
-request (ccgraph, counted in process). Prints a table and writes bench/results.json.
+All four serve at once. Latency p50/p99/min at concurrency 1 is measured in rounds, one request
+to each server in turn, so that a slow spell of the machine touches every variant alike; then
+throughput at concurrency 16, one server at a time; SQL statements per request (ccgraph,
+counted in process). Prints a table and writes bench/results.json.
 SQLite by default; CCGRAPH_BENCH_DATABASE_URL for PostgreSQL.
-Run: `make bench` or `python bench/hot_path.py [--users 5000] [--requests 50] [--seconds 15]`."""
+Run: `make bench` or `python bench/hot_path.py [--users 5000] [--requests 100] [--seconds 15]`."""
 
 from __future__ import annotations
 
@@ -58,40 +60,51 @@ def start(cmd: list[str], env: dict[str, str], port: int, log: Path) -> subproce
     raise RuntimeError(log.read_text()[-2000:])
 
 
-async def measure(url: str, body: dict | None, headers: dict, requests: int, seconds: float) -> dict:
-    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=32)) as client:
-
-        async def call() -> float:
-            started = time.perf_counter()
-            r = await (
-                client.post(url, json=body, headers=headers) if body else client.post(url, headers=headers)
-            )
-            elapsed = time.perf_counter() - started
-            assert r.status_code == 200 and b'"errors"' not in r.content[:200], r.text[:300]
-            return elapsed
-
-        for _ in range(3):
-            await call()
-        timings = sorted([await call() * 1000 for _ in range(requests)])
-        done = 0
-        stop = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal done
-            while time.perf_counter() < stop:
-                await call()
-                done += 1
-
+def caller(client: httpx.AsyncClient, url: str, body: dict | None, headers: dict):  # noqa: ANN201
+    async def call() -> float:
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(16)))
-        throughput = done / (time.perf_counter() - started)
-        size = len((await client.post(url, json=body, headers=headers)).content) if body else None
-    return {
-        "p50_ms": round(statistics.median(timings), 2),
-        "p99_ms": round(timings[min(len(timings) - 1, int(len(timings) * 0.99))], 2),
-        "throughput_rps": round(throughput, 1),
-        "bytes": size,
-    }
+        r = await client.post(url, json=body, headers=headers)
+        elapsed = time.perf_counter() - started
+        assert r.status_code == 200 and b'"errors"' not in r.content[:200], r.text[:300]
+        return elapsed * 1000
+
+    return call
+
+
+async def worker(call, stop: float) -> int:  # noqa: ANN001
+    done = 0
+    while time.perf_counter() < stop:
+        await call()
+        done += 1
+    return done
+
+
+async def measure(targets: dict[str, tuple], headers: dict, requests: int, seconds: float) -> dict:
+    """Latency at concurrency 1 in rounds, one request to each server in turn (a slow spell of
+    the machine then touches every variant alike); then throughput at 16, one server at a time."""
+    results: dict[str, dict] = {}
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=32)) as client:
+        calls = {name: caller(client, url, body, headers) for name, (url, body) in targets.items()}
+        timings: dict[str, list[float]] = {name: [] for name in targets}
+        for round_ in range(requests + 3):
+            for name, call in calls.items():
+                elapsed = await call()
+                if round_ >= 3:  # warm-up rounds are not counted
+                    timings[name].append(elapsed)
+        for name, call in calls.items():
+            started = time.perf_counter()
+            done = await asyncio.gather(*(worker(call, started + seconds) for _ in range(16)))
+            ordered = sorted(timings[name])
+            results[name] = {
+                "p50_ms": round(statistics.median(ordered), 2),
+                "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+                "min_ms": round(ordered[0], 2),
+                "throughput_rps": round(sum(done) / (time.perf_counter() - started), 1),
+            }
+        answers = [
+            (await client.post(url, json=body, headers=headers)).json() for url, body in targets.values()
+        ]
+    return {"variants": results, "same_answer": all(a == answers[0] for a in answers)}
 
 
 async def statements_per_request(settings: Settings, token: str) -> int:
@@ -134,7 +147,7 @@ async def prepare(settings: Settings, users: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=5000)
-    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -174,7 +187,6 @@ def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, sett
     }
     headers = {"authorization": f"Bearer {token}"}
     body = {"query": QUERY, "variables": {"n": PAGE}}
-    results = {}
     variants = {
         "ccgraph": ([sys.executable, "-m", "ccgraph", "serve"], {}, "/graphql", body),
         "core": (
@@ -205,26 +217,31 @@ def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, sett
             None,
         ),
     }
-    for name, (cmd, extra, path, payload) in variants.items():
-        port = free_port()
-        log = Path(tmp) / f"{name}.log"
-        process = start([*cmd, "--port", str(port)], env | extra, port, log)
+    processes, targets = [], {}
+    try:
+        for name, (cmd, extra, path, payload) in variants.items():
+            port = free_port()
+            log = Path(tmp) / f"{name}.log"
+            processes.append((start([*cmd, "--port", str(port)], env | extra, port, log), log))
+            targets[name] = (f"http://127.0.0.1:{port}{path}", payload)
         try:
-            results[name] = asyncio.run(
-                measure(f"http://127.0.0.1:{port}{path}", payload, headers, args.requests, args.seconds)
-            )
+            measured = asyncio.run(measure(targets, headers, args.requests, args.seconds))
         except AssertionError:
-            print(log.read_text()[-4000:], file=sys.stderr)  # what the server said
+            for _, log in processes:
+                print(log.read_text()[-4000:], file=sys.stderr)  # what the servers said
             raise
-        finally:
+    finally:
+        for process, _ in processes:
             process.terminate()
             process.wait(timeout=30)
+    results = measured["variants"]
     results["ccgraph"]["statements"] = statements
     c, n, lim = results["ccgraph"], results["naive"], results["limit"]
     summary = {
         "ccgraph_over_limit_p50": round(c["p50_ms"] / lim["p50_ms"], 2),
         "ccgraph_over_naive_throughput": round(c["throughput_rps"] / n["throughput_rps"], 2),
         "core_over_ccgraph_p50": round(results["core"]["p50_ms"] / c["p50_ms"], 2),
+        "same_answer": measured["same_answer"],
         "results": results,
         "setup": {"users": args.users, "page": PAGE, "database": url.split(":")[0], "concurrency": [1, 16]},
         "machine": {
@@ -233,13 +250,18 @@ def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, sett
             "cores": os.cpu_count(),
         },
     }
-    print(f"{'':8} {'p50 ms':>8} {'p99 ms':>8} {'req/s @16':>10} {'statements':>11}")
+    print(f"{'':8} {'p50 ms':>8} {'p99 ms':>8} {'min ms':>8} {'req/s @16':>10} {'statements':>11}")
     for name, r in results.items():
         statements = r.get("statements", "")
-        print(f"{name:8} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['throughput_rps']:>10} {statements:>11}")
+        print(
+            f"{name:8} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['min_ms']:>8} {r['throughput_rps']:>10} "
+            f"{statements:>11}"
+        )
     print(
         f"ccgraph / limit p50: {summary['ccgraph_over_limit_p50']}x; "
-        f"ccgraph / naive throughput: {summary['ccgraph_over_naive_throughput']}x"
+        f"ccgraph / naive throughput: {summary['ccgraph_over_naive_throughput']}x; "
+        f"core / ccgraph p50: {summary['core_over_ccgraph_p50']}x; "
+        f"same answer from all four: {summary['same_answer']}"
     )
     (HERE / "results.json").write_text(json.dumps(summary, indent=2))
 

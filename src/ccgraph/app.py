@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import re
 import uuid
@@ -145,11 +144,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 def app_factory() -> Any:
-    """For `uvicorn --factory ccgraph.app:app_factory`: settings from the environment. What
-    start-up built (modules, the schema, the table metadata) lives as long as the process:
-    frozen out of the garbage collector, the collections a request's allocations trigger
-    no longer walk it."""
-    app = create_app()
-    gc.collect()
-    gc.freeze()
-    return app
+    """For `uvicorn --factory ccgraph.app:app_factory`: settings from the environment."""
+    return create_app()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,7 +59,7 @@ class Ordering:
 
     def cursor_for(self, keys: Sequence[Any]) -> str:
         values = [_jsonable(k) for k in keys]
-        return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+        return base64.urlsafe_b64encode(orjson.dumps(values)).decode()
 
     def decode(self, argument: str, cursor: str) -> tuple[Any, ...]:
         try:
