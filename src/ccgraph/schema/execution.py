@@ -34,6 +34,7 @@ from graphql import (
     is_list_type,
     is_non_null_type,
     is_object_type,
+    specified_scalar_types,
 )
 from graphql.execution.executor import invalid_return_type_error, to_nodes
 from graphql.pyutils import Path, Undefined, is_iterable
@@ -42,14 +43,15 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 DEFINITION = "strawberry-definition"
 Complete = Callable[[Any, Path], Any]
-CORE, ATTRIBUTE, CALL = range(3)
+CORE, ATTRIBUTE, CALL, SCALAR = range(4)
+PLAIN = frozenset({str, int, float, bool})  # never awaitable, never an exception
 
 
 class Step(NamedTuple):
     key: str
     details: Any  # graphql-core's field details list
     kind: int
-    read: Any  # ATTRIBUTE: the attribute's name; CALL: the resolver, called with (source, info)
+    read: Any  # ATTRIBUTE, SCALAR: the attribute's name; CALL: the resolver, called with (source, info)
     complete: Any  # the completer compiled for the field's type
     field_def: Any = None
     nodes: Any = None
@@ -77,9 +79,21 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         awaitable_fields: list[str] = []
         is_awaitable = self.is_awaitable
+        complete_leaf = self.complete_leaf_value
         try:
             for step in self._plan(parent_type, grouped_field_set):
                 key, details, kind, read, complete = step[:5]
+                if kind == SCALAR:  # a built-in scalar read as a plain value: completed here
+                    try:
+                        value = getattr(source_value, read)
+                        if type(value) in PLAIN:
+                            results[key] = complete_leaf(complete.leaf, value)
+                            continue
+                    except Exception as raw_error:
+                        field_path = Path(path, key, parent_type.name)
+                        self.handle_field_error(raw_error, complete.return_type, details, field_path)
+                        results[key] = None
+                        continue
                 field_path = Path(path, key, parent_type.name)
                 if kind == CORE:
                     result = self.execute_field(parent_type, source_value, details, field_path, None)
@@ -90,7 +104,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                     try:
                         if kind == ATTRIBUTE:
                             value = getattr(source_value, read)
-                        else:
+                        elif kind == CALL:
                             info = self.build_resolve_info(
                                 step.field_def, step.nodes, parent_type, field_path
                             )
@@ -158,6 +172,8 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         complete = self._completer(field_def.type, details, field_def, parent_type, name)
         if complete is None:
             return Step(key, details, CORE, None, None)
+        if kind == ATTRIBUTE and complete.leaf in specified_scalar_types:
+            kind = SCALAR
         return Step(key, details, kind, read, complete, field_def, to_nodes(details))
 
     def _direct_call(self, field: Any) -> Callable[[Any, Any], Any] | None:
@@ -196,56 +212,62 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         name: str,
     ) -> Complete | None:
-        """`complete_value` for one type, compiled; None where graphql-core must do it."""
-        if is_non_null_type(return_type):
-            inner = self._completer(return_type.of_type, details, field_def, parent_type, name)
-            if inner is None:
-                return None
-            message = f"Cannot return null for non-nullable field {name}."
-
-            def non_null(value: Any, path: Path) -> Any:
-                completed = inner(value, path)
-                if completed is None:
-                    raise TypeError(message)
-                return completed
-
-            return self._typed(non_null, return_type)
-
-        if is_leaf_type(return_type):
+        """`complete_value` for one type, compiled; None where graphql-core must do it. A
+        non-null type is its inner type's completer that refuses null, with graphql-core's
+        message (the inner completers return null only for a null value)."""
+        required = is_non_null_type(return_type)
+        inner = return_type.of_type if required else return_type
+        null = f"Cannot return null for non-nullable field {name}."
+        if is_leaf_type(inner):
             complete_leaf = self.complete_leaf_value
 
             def leaf(value: Any, _path: Path) -> Any:
                 if value is None or value is Undefined:
+                    if required:
+                        raise TypeError(null)
                     return None
                 if isinstance(value, Exception):
                     raise value
-                return complete_leaf(return_type, value)
+                return complete_leaf(inner, value)
 
-            return self._typed(leaf, return_type)
+            return self._typed(leaf, return_type, inner, required, null)
+        if is_list_type(inner):
+            many = self._list_completer(inner, details, field_def, parent_type, name)
+            if many is None:
+                return None
 
-        if is_list_type(return_type):
-            return self._list_completer(return_type, details, field_def, parent_type, name)
+            def listed(value: Any, path: Path) -> Any:
+                if value is None or value is Undefined:
+                    if required:
+                        raise TypeError(null)
+                    return None
+                if isinstance(value, Exception):
+                    raise value
+                return many(value, path)
 
-        if is_object_type(return_type):
+            return self._typed(listed, return_type)
+        if is_object_type(inner):
             collect = self.collect_subfields
-            is_type_of = return_type.is_type_of
+            is_type_of = inner.is_type_of
             # Strawberry's own is_type_of (for types with interfaces) never reads the info;
             # one the type defines itself might, so that one gets graphql-core's completion.
-            own = return_type.extensions.get(DEFINITION)
+            own = inner.extensions.get(DEFINITION)
             needs_info = is_type_of is not None and (own is None or own.is_type_of is not None)
 
             def obj(value: Any, path: Path) -> Any:
                 if value is None or value is Undefined:
+                    if required:
+                        raise TypeError(null)
                     return None
                 if isinstance(value, Exception):
                     raise value
-                grouped_field_set, defer_usages, _ = collect(return_type, details)
+                grouped_field_set, defer_usages, _ = collect(inner, details)
                 if needs_info or defer_usages:
                     info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
-                    return self.complete_object_value(return_type, details, info, path, value, None)
+                    return self.complete_object_value(inner, details, info, path, value, None)
                 if is_type_of is not None and not is_type_of(value, None):
-                    raise invalid_return_type_error(return_type, value, details)
-                return self.execute_fields(return_type, value, path, grouped_field_set, None)
+                    raise invalid_return_type_error(inner, value, details)
+                return self.execute_fields(inner, value, path, grouped_field_set, None)
 
             return self._typed(obj, return_type)
         return None  # interfaces and unions: graphql-core resolves the runtime type
@@ -258,6 +280,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         name: str,
     ) -> Complete | None:
+        """`complete_list_value` for a non-null value, compiled."""
         item_type = return_type.of_type
         item = self._completer(item_type, details, field_def, parent_type, name)
         if item is None:
@@ -267,25 +290,27 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         handle_field_error = self.handle_field_error
         message = f"Expected Iterable, but did not find one for field '{name}'."
 
-        def fallback(value: Any, path: Path) -> Any:
-            info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
-            return self.complete_list_value(return_type, details, info, path, value, None)
-
         def many(value: Any, path: Path) -> Any:
-            if value is None or value is Undefined:
-                return None
-            if isinstance(value, Exception):
-                raise value
             if is_async_iterable(value):
-                return fallback(value, path)
+                info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+                return self.complete_list_value(return_type, details, info, path, value, None)
             if not is_iterable(value):
                 raise GraphQLError(message)
             completed: list[Any] = []
             pending: list[int] = []
+            info = None
             for index, entry in enumerate(value):
-                if is_awaitable(entry):  # graphql-core awaits items itself
-                    return fallback(value, path)
                 item_path = Path(path, index, None)
+                if is_awaitable(entry):  # an awaitable item: graphql-core awaits and completes it
+                    if info is None:
+                        info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+                    completed.append(
+                        self.complete_awaitable_list_item_value(
+                            entry, item_type, details, info, item_path, None
+                        )
+                    )
+                    pending.append(index)
+                    continue
                 try:
                     result = item(entry, item_path)
                 except Exception as raw_error:
@@ -300,7 +325,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 return completed
             return self._gather_items(completed, pending)
 
-        return self._typed(many, return_type)
+        return many
 
     async def _await_completed(self, awaitable: Any, item_type: Any, details: Any, path: Path) -> Any:
         try:
@@ -317,6 +342,17 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         return completed
 
     @staticmethod
-    def _typed(complete: Any, return_type: GraphQLOutputType | GraphQLNonNull[Any]) -> Complete:
+    def _typed(
+        complete: Any,
+        return_type: GraphQLOutputType | GraphQLNonNull[Any],
+        leaf: Any = None,
+        required: bool = False,
+        null: str = "",
+    ) -> Complete:
+        """The completer, with the field type it completes; for a leaf, what execute_fields
+        needs to complete it inline."""
         complete.return_type = return_type
+        complete.leaf = leaf
+        complete.required = required
+        complete.null = null
         return complete
