@@ -172,7 +172,8 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         complete = self._completer(field_def.type, details, field_def, parent_type, name)
         if complete is None:
             return Step(key, details, CORE, None, None)
-        if kind == ATTRIBUTE and complete.leaf in specified_scalar_types:
+        leaf = complete.leaf
+        if kind == ATTRIBUTE and leaf is not None and specified_scalar_types.get(leaf.name) is leaf:
             kind = SCALAR
         return Step(key, details, kind, read, complete, field_def, to_nodes(details))
 
