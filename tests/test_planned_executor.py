@@ -39,6 +39,11 @@ class Checked:
         return isinstance(obj, Checked) and obj.label != "impostor"
 
 
+@strawberry.input
+class Scale:
+    factor: int = 2
+
+
 @strawberry.type
 class Box:
     title: str
@@ -84,6 +89,10 @@ class Box:
     @strawberry.field
     def parent_title(self, parent: strawberry.Parent[Box]) -> str:
         return parent.title.upper()
+
+    @strawberry.field
+    def scaled(self, by: Scale | None = None, offset: int = 0) -> int | None:
+        return None if self.count is None else self.count * (by or Scale()).factor + offset
 
 
 def box(**changes: Any) -> Box:
@@ -146,6 +155,8 @@ DOCUMENTS = [
     "{ boxes { title broken } }",
     "{ boxes { title failing } }",
     '{ box(kind: "fine") { title failing } }',
+    '{ box(kind: "fine") { scaled(by: {factor: 3}, offset: 1) twice: scaled } }',
+    "{ boxes { scaled(offset: 2147483647) } }",
 
     '{ box(kind: "fine") { ...F again: leaf { name } } } fragment F on Box { leaves { name } title }',
 ]

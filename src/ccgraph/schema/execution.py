@@ -37,9 +37,11 @@ from graphql import (
     specified_scalar_types,
 )
 from graphql.execution.executor import invalid_return_type_error, to_nodes
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, is_iterable
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import get_arguments
 
 DEFINITION = "strawberry-definition"
 Complete = Callable[[Any, Path], Any]
@@ -76,12 +78,18 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
+        return self._run(parent_type, source_value, path, self._plan(parent_type, grouped_field_set))
+
+    def _run(
+        self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None, plan: list[Step]
+    ) -> Any:
+        """execute_fields, step by step."""
         results: dict[str, Any] = {}
         awaitable_fields: list[str] = []
         is_awaitable = self.is_awaitable
         complete_leaf = self.complete_leaf_value
         try:
-            for step in self._plan(parent_type, grouped_field_set):
+            for step in plan:
                 key, details, kind, read, complete = step[:5]
                 if kind == SCALAR:  # a built-in scalar read as a plain value: completed here
                     try:
@@ -160,12 +168,12 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         node = details[0].node
         field_def = self.schema.get_field(parent_type, node.name.value)
         field = field_def.extensions.get(DEFINITION) if field_def else None
-        if field is None or field.extensions or field_def.args or node.arguments:
-            return Step(key, details, CORE, None, None)  # arguments, permissions, introspection
-        if field.is_basic_field and field.default_resolver is getattr:
+        if field is None or field.extensions:
+            return Step(key, details, CORE, None, None)  # permissions, introspection
+        if field.is_basic_field and field.default_resolver is getattr and not node.arguments:
             kind, read = ATTRIBUTE, field.python_name
         else:
-            kind, read = CALL, self._direct_call(field)
+            kind, read = CALL, self._resolver(field, field_def, details)
             if read is None:
                 return Step(key, details, CORE, None, None)
         name = f"{parent_type.name}.{node.name.value}"
@@ -177,31 +185,38 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             kind = SCALAR
         return Step(key, details, kind, read, complete, field_def, to_nodes(details))
 
-    def _direct_call(self, field: Any) -> Callable[[Any, Any], Any] | None:
-        """A resolver without arguments, extensions or exception handlers, called with what
-        Strawberry would pass it (`self`, `info`, `root`/`parent`); None for any other."""
-        resolver = field.base_resolver
+    def _resolver(self, field: Any, field_def: Any, details: Any) -> Callable[[Any, Any], Any] | None:
+        """A synchronous Strawberry resolver without extensions, called as Strawberry calls
+        one: graphql-core coerces the arguments, Strawberry converts them and adds `self`,
+        `info`, `root`/`parent`. None for any other resolver."""
         strawberry_schema = getattr(self.schema, "_strawberry_schema", None)
         if (
-            resolver is None
+            field.base_resolver is None
             or field.is_async
-            or field.arguments
             or strawberry_schema is None
             or strawberry_schema.exception_handlers
-            or not callable(resolver.wrapped_func)
         ):
             return None
-        func = resolver.wrapped_func
-        takes_self = resolver.self_parameter is not None
-        sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
-        info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+        node = details[0].node
+        fragment_variables = details[0].fragment_variable_values
+        with_arguments = bool(field_def.args or node.arguments)
         info_class = strawberry_schema.config.info_class
+        config = strawberry_schema.config
+        scalars = strawberry_schema.schema_converter.scalar_registry
 
         def call(source: Any, raw_info: Any) -> Any:
-            kwargs = dict.fromkeys(sources, source)
-            if info_name is not None:
-                kwargs[info_name] = info_class(_raw_info=raw_info, _field=field)
-            return func(source, **kwargs) if takes_self else func(**kwargs)
+            values = (
+                get_argument_values(
+                    field_def, node, self.variable_values, fragment_variables, self.hide_suggestions
+                )
+                if with_arguments
+                else {}
+            )
+            info = info_class(_raw_info=raw_info, _field=field)
+            args, kwargs = get_arguments(
+                field=field, source=source, info=info, kwargs=values, config=config, scalar_registry=scalars
+            )
+            return field.get_result(source, info=info, args=args, kwargs=kwargs)
 
         return call
 
@@ -255,6 +270,8 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             own = inner.extensions.get(DEFINITION)
             needs_info = is_type_of is not None and (own is None or own.is_type_of is not None)
 
+            subplan: list[Any] = []  # the sub-selection's plan, once the first value asks
+
             def obj(value: Any, path: Path) -> Any:
                 if value is None or value is Undefined:
                     if required:
@@ -262,13 +279,17 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                     return None
                 if isinstance(value, Exception):
                     raise value
-                grouped_field_set, defer_usages, _ = collect(inner, details)
-                if needs_info or defer_usages:
+                if not subplan:
+                    grouped_field_set, defer_usages, _ = collect(inner, details)
+                    plain = not (needs_info or defer_usages or not self._plain)
+                    subplan.append(self._plan(inner, grouped_field_set) if plain else None)
+                plan = subplan[0]
+                if plan is None:
                     info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
                     return self.complete_object_value(inner, details, info, path, value, None)
                 if is_type_of is not None and not is_type_of(value, None):
                     raise invalid_return_type_error(inner, value, details)
-                return self.execute_fields(inner, value, path, grouped_field_set, None)
+                return self._run(inner, value, path, plan)
 
             return self._typed(obj, return_type)
         return None  # interfaces and unions: graphql-core resolves the runtime type
