@@ -203,6 +203,8 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         info_class = strawberry_schema.config.info_class
         config = strawberry_schema.config
         scalars = strawberry_schema.schema_converter.scalar_registry
+        if not with_arguments and not field.arguments and callable(field.base_resolver.wrapped_func):
+            return self._plain_resolver(field, info_class)
 
         def call(source: Any, raw_info: Any) -> Any:
             values = (
@@ -217,6 +219,24 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 field=field, source=source, info=info, kwargs=values, config=config, scalar_registry=scalars
             )
             return field.get_result(source, info=info, args=args, kwargs=kwargs)
+
+        return call
+
+    @staticmethod
+    def _plain_resolver(field: Any, info_class: Any) -> Callable[[Any, Any], Any]:
+        """A resolver without arguments: what Strawberry's `get_arguments` gives it then is
+        `self` and the `info`, `root` and `parent` parameters it declares."""
+        resolver = field.base_resolver
+        func = resolver.wrapped_func
+        takes_self = resolver.self_parameter is not None
+        sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
+        info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+
+        def call(source: Any, raw_info: Any) -> Any:
+            kwargs = dict.fromkeys(sources, source)
+            if info_name is not None:
+                kwargs[info_name] = info_class(_raw_info=raw_info, _field=field)
+            return func(source, **kwargs) if takes_self else func(**kwargs)
 
         return call
 
