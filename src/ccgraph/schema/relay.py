@@ -24,15 +24,20 @@ class PageInfo:
         return cls(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
+            start_cursor=page.cursor(0) if page.keys else None,
+            end_cursor=page.cursor(-1) if page.keys else None,
         )
 
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
     node: T
+    page: strawberry.Private[Page]
+    index: strawberry.Private[int]
+
+    @strawberry.field(description="Where the edge is in its list: give it as `after` or `before`.")
+    def cursor(self) -> str:
+        return self.page.cursor(self.index)
 
 
 @strawberry.type
@@ -54,7 +59,7 @@ class Connection(Generic[T]):
         cls, page: Page, convert: Callable[[Any], T], count: Callable[[], Awaitable[int]]
     ) -> Connection[T]:
         return cls(
-            edges=[Edge(cursor=c, node=convert(r)) for r, c in zip(page.rows, page.cursors, strict=True)],
+            edges=[Edge(node=convert(r), page=page, index=i) for i, r in enumerate(page.rows)],
             page_info=PageInfo.of(page),
             _count=count,
         )

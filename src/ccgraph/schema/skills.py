@@ -11,7 +11,7 @@ from ccgraph.db import models as m
 from ccgraph.enums import Permission
 from ccgraph.schema.enums import ProficiencyOrder
 from ccgraph.schema.node import node_type
-from ccgraph.schema.relay import PageInfo, nested_connection, page_args
+from ccgraph.schema.relay import Edge, PageInfo, nested_connection, page_args
 from ccgraph.schema.routing import WorkStream
 from ccgraph.services.pagination import Page
 
@@ -75,9 +75,7 @@ class Skill(relay.Node):
 
 
 @strawberry.type(description="An edge that carries the user's proficiency in the skill.")
-class ProficiencyEdge(Generic[T]):
-    cursor: str
-    node: T
+class ProficiencyEdge(Edge[T]):
     proficiency: int = strawberry.field(description="1 is the most proficient, 20 the least.")
 
 
@@ -97,8 +95,8 @@ class ProficiencyConnection(Generic[T]):
     ) -> ProficiencyConnection[T]:
         return cls(
             edges=[
-                ProficiencyEdge(cursor=c, node=convert(row), proficiency=proficiency)
-                for (row, proficiency), c in zip(page.rows, page.cursors, strict=True)
+                ProficiencyEdge(node=convert(row), page=page, index=i, proficiency=proficiency)
+                for i, (row, proficiency) in enumerate(page.rows)
             ],
             page_info=PageInfo.of(page),
             _count=count,

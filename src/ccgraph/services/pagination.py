@@ -90,12 +90,16 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass(slots=True)
 class Page:
-    """Rows of the page in order, each with its cursor."""
+    """Rows of the page in order, with their sort keys (a cursor is made when asked for)."""
 
     rows: list[Any]
-    cursors: list[str]
+    keys: list[Sequence[Any]]
+    ordering: Ordering
     has_next_page: bool
     has_previous_page: bool
+
+    def cursor(self, index: int) -> str:
+        return self.ordering.cursor_for(self.keys[index])
 
 
 def _windowed(stmt: Select[Any], ordering: Ordering, args: PageArgs) -> Select[Any]:
@@ -118,7 +122,8 @@ def _page(rows: Sequence[tuple[Any, ...]], ordering: Ordering, args: PageArgs, s
         has_next, has_previous = more, args.after is not None
     return Page(
         rows=[_strip(r, n) for r in rows],
-        cursors=[ordering.cursor_for(r[-n:]) for r in rows],
+        keys=[r[-n:] for r in rows],
+        ordering=ordering,
         has_next_page=has_next,
         has_previous_page=has_previous,
     )
