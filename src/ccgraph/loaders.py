@@ -24,6 +24,10 @@ from ccgraph.services.pagination import (
 )
 
 Db = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+# Loaders read: they give the columns of a row as a plain (read-only) row, whose attributes
+# are the model's, without the ORM's bookkeeping. These models' rows carry methods that
+# readers call, so they come as mapped objects.
+MAPPED = frozenset({m.User, m.BusinessUnit, m.AuditEvent})
 # (parent id, page arguments, search, order name) and (parent id, search)
 PageKey = tuple[int, PageArgs, str | None, str]
 CountKey = tuple[int, str | None]
@@ -149,7 +153,10 @@ class Loaders:
     def _by_id(self, model: Any) -> DataLoader[int, Any]:
         async def load(ids: list[int]) -> list[Any]:
             async with self._db() as session:
-                rows = (await session.execute(select(model).where(model.id.in_(ids)))).scalars().all()
+                if model in MAPPED:
+                    rows = (await session.execute(select(model).where(model.id.in_(ids)))).scalars().all()
+                else:
+                    rows = (await session.execute(select(*model.__table__.c).where(model.id.in_(ids)))).all()
             found = {row.id: row for row in rows}
             return [found.get(i) for i in ids]
 
@@ -163,14 +170,14 @@ class Loaders:
         async def load(ids: list[int]) -> list[list[Any]]:
             async with self._db() as session:
                 rows = await session.execute(
-                    select(owner, model)
+                    select(owner.label("link_owner"), *model.__table__.c)
                     .join(table, target == model.id)
                     .where(owner.in_(ids))
                     .order_by(owner, model.name, model.id)
                 )
             grouped: dict[int, list[Any]] = defaultdict(list)
-            for owner_id, row in rows:
-                grouped[owner_id].append(row)
+            for row in rows:
+                grouped[row.link_owner].append(row)
             return [grouped.get(i, []) for i in ids]
 
         return DataLoader(load_fn=load, max_batch_size=self._max_batch)
@@ -194,7 +201,15 @@ class Loaders:
             async with self._db() as session:
                 for (args, search, order), parent_ids in by_args.items():
                     result = await fetch_pages_by_parent(
-                        session, query(search), entity, parent, parent_ids, orderings[order], args, extras
+                        session,
+                        query(search),
+                        entity,
+                        parent,
+                        parent_ids,
+                        orderings[order],
+                        args,
+                        extras,
+                        as_rows=entity not in MAPPED,
                     )
                     for parent_id, page in result.items():
                         found[(parent_id, args, search, order)] = page

@@ -158,11 +158,13 @@ async def fetch_pages_by_parent(
     ordering: Ordering,
     args: PageArgs,
     extras: Sequence[ColumnElement[Any]] = (),
+    as_rows: bool = False,
 ) -> dict[int, Page]:
     """A page per parent in one statement: ROW_NUMBER() over each parent's rows.
 
     `stmt` selects `entity` (plus `extras`) joined to the parent column; the result maps each
     parent id to its page of `entity` rows, or `(entity, *extras)` tuples when extras are given.
+    `as_rows` gives each entity as a plain row of its table's columns, not a mapped object.
     """
     size = args.size()
     stmt = _windowed(stmt, ordering, args).where(parent.in_(parent_ids))
@@ -175,9 +177,11 @@ async def fetch_pages_by_parent(
         rank.label("page_rank"),
         *[c.label(f"page_k{i}") for i, c in enumerate(ordering.columns)],
     ).subquery()
+    shown = list(entity.__table__.c) if as_rows else [entity]
+    width = len(shown)
     outer = (
         select(
-            entity,
+            *shown,
             *[inner.c[f"page_x{i}"] for i in range(n_extras)],
             inner.c["page_parent"],
             *[inner.c[f"page_k{i}"] for i in range(n_keys)],
@@ -188,8 +192,9 @@ async def fetch_pages_by_parent(
     )
     grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for r in (await session.execute(outer)).all():
-        *shown, parent_id = r[: 1 + n_extras + 1]
-        grouped[parent_id].append((*shown, *r[-n_keys:]))
+        grouped[r[width + n_extras]].append(
+            (r if as_rows else r[0], *r[width : width + n_extras], *r[-n_keys:])
+        )
     return {pid: _page(grouped.get(pid, []), ordering, args, size) for pid in parent_ids}
 
 
