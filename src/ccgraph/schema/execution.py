@@ -47,6 +47,7 @@ DEFINITION = "strawberry-definition"
 Complete = Callable[[Any, Path], Any]
 CORE, ATTRIBUTE, CALL, SCALAR = range(4)
 PLAIN = frozenset({str, int, float, bool})  # never awaitable, never an exception
+SETTLED = frozenset({dict, list, type(None), str, int, float, bool})  # a completed value
 
 
 class Step(NamedTuple):
@@ -88,9 +89,9 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         awaitable_fields: list[str] = []
         is_awaitable = self.is_awaitable
         complete_leaf = self.complete_leaf_value
+        parent_name = parent_type.name
         try:
-            for step in plan:
-                key, details, kind, read, complete = step[:5]
+            for key, details, kind, read, complete, field_def, nodes in plan:
                 if kind == SCALAR:  # a built-in scalar read as a plain value: completed here
                     try:
                         value = getattr(source_value, read)
@@ -98,31 +99,30 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                             results[key] = complete_leaf(complete.leaf, value)
                             continue
                     except Exception as raw_error:
-                        field_path = Path(path, key, parent_type.name)
+                        field_path = Path(path, key, parent_name)
                         self.handle_field_error(raw_error, complete.return_type, details, field_path)
                         results[key] = None
                         continue
-                field_path = Path(path, key, parent_type.name)
+                field_path = Path(path, key, parent_name)
                 if kind == CORE:
                     result = self.execute_field(parent_type, source_value, details, field_path, None)
                     if result is Undefined:
                         continue
+                    pending = is_awaitable(result)
                 else:
                     info = None
                     try:
                         if kind == ATTRIBUTE:
                             value = getattr(source_value, read)
                         elif kind == CALL:
-                            info = self.build_resolve_info(
-                                step.field_def, step.nodes, parent_type, field_path
-                            )
+                            info = self.build_resolve_info(field_def, nodes, parent_type, field_path)
                             value = read(source_value, info)
                         deferred = is_awaitable(value)
                         if not deferred:
                             result = complete(value, field_path)
                     except Exception as raw_error:
                         self.handle_field_error(raw_error, complete.return_type, details, field_path)
-                        result = None
+                        result, pending = None, False
                     else:
                         if deferred:  # graphql-core awaits and completes it
                             if info is None:
@@ -133,10 +133,14 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                                 result = self.complete_awaitable_value(
                                     complete.return_type, details, info, field_path, value, None
                                 )
-                        elif is_awaitable(result):
+                            pending = is_awaitable(result)
+                        elif type(result) in SETTLED or not is_awaitable(result):
+                            pending = False
+                        else:
                             result = self._await_completed(result, complete.return_type, details, field_path)
+                            pending = True
                 results[key] = result
-                if is_awaitable(result):
+                if pending:
                     awaitable_fields.append(key)
         except Exception:
             if awaitable_fields:
@@ -359,7 +363,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                     handle_field_error(raw_error, item_type, details, item_path)
                     result = None
                 else:
-                    if is_awaitable(result):
+                    if type(result) not in SETTLED and is_awaitable(result):
                         result = self._await_completed(result, item_type, details, item_path)
                         pending.append(index)
                 completed.append(result)
