@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import re
 import uuid
@@ -144,5 +145,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 def app_factory() -> Any:
-    """For `uvicorn --factory ccgraph.app:app_factory`: settings from the environment."""
-    return create_app()
+    """For `uvicorn --factory ccgraph.app:app_factory`: settings from the environment.
+
+    A served process tunes the garbage collector: a page of users allocates some 100,000
+    objects that live until its response is sent, so at Python's default threshold (700)
+    young collections run hundreds of times a request and promote the page to the oldest
+    generation, whose full collections then walk it. What start-up built is frozen out of
+    the collector, and a young collection waits for 100,000 allocations (bench/hot_path.py
+    and the README give the figures)."""
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    return app
