@@ -81,6 +81,12 @@ def _asks(field: SelectedField, name: str) -> bool:
     return any(part.name == name for part in _fields(field.selections))
 
 
+async def _fill(loader: DataLoader[Any, Any], keys: list[Any]) -> None:
+    """What `load_many` would do for keys all wanted at once: one call of the batch function,
+    its values put in the cache (without a future and a callback per key to gather)."""
+    loader.prime_many(dict(zip(keys, await loader.load_fn(keys), strict=True)))
+
+
 async def prefetch_users(info: Info, rows: Iterable[Any]) -> None:
     """Load what the page's users will be asked for, for all of them at once."""
     rows = list(rows)
@@ -94,9 +100,9 @@ async def prefetch_users(info: Info, rows: Iterable[Any]) -> None:
     wanted: list[Awaitable[Any]] = []
 
     def want(loader: DataLoader[Any, Any], keys: Iterable[Any]) -> None:
-        keys = list(dict.fromkeys(k for k in keys if k is not None))
+        keys = [k for k in dict.fromkeys(keys) if k is not None and peek(loader, k) is MISSING]
         if keys:
-            wanted.append(loader.load_many(keys))
+            wanted.append(_fill(loader, keys))
 
     if "team" in selected:
         want(loaders.team, (r.team_id for r in rows))
@@ -144,5 +150,6 @@ async def prefetch_users(info: Info, rows: Iterable[Any]) -> None:
     if effective and profiles:  # the profiles' default presences, now that the profiles are in
         found = [peek(loaders.user_profile, p) for p in profiles]
         keys = [p.default_presence_id for p in found if p is not MISSING and p is not None]
-        if keys:
-            await loaders.presence_status.load_many(list(dict.fromkeys(keys)))
+        wanted.clear()
+        want(loaders.presence_status, keys)
+        await asyncio.gather(*wanted)
