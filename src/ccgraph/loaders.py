@@ -27,7 +27,7 @@ Db = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 # Loaders read: they give the columns of a row as a plain (read-only) row, whose attributes
 # are the model's, without the ORM's bookkeeping. These models' rows carry methods that
 # readers call, so they come as mapped objects.
-MAPPED = frozenset({m.User, m.BusinessUnit, m.AuditEvent})
+MAPPED = frozenset({m.User, m.BusinessUnit})
 # (parent id, page arguments, search, order name) and (parent id, search)
 PageKey = tuple[int, PageArgs, str | None, str]
 CountKey = tuple[int, str | None]

@@ -27,7 +27,6 @@ from typing import Any, NamedTuple
 from graphql import (
     GraphQLError,
     GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     is_leaf_type,
@@ -148,13 +147,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_fields:
             return results
-        return self._gather_fields(results, awaitable_fields)
-
-    @staticmethod
-    async def _gather_fields(results: dict[str, Any], keys: list[str]) -> dict[str, Any]:
-        values = await gather_with_cancel(*(results[key] for key in keys))
-        results.update(zip(keys, values, strict=True))
-        return results
+        return self._gather(results, awaitable_fields)
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -257,66 +250,61 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         message (the inner completers return null only for a null value)."""
         required = is_non_null_type(return_type)
         inner = return_type.of_type if required else return_type
-        null = f"Cannot return null for non-nullable field {name}."
         if is_leaf_type(inner):
             complete_leaf = self.complete_leaf_value
 
-            def leaf(value: Any, _path: Path) -> Any:
-                if value is None or value is Undefined:
-                    if required:
-                        raise TypeError(null)
-                    return None
-                if isinstance(value, Exception):
-                    raise value
+            def present(value: Any, _path: Path) -> Any:
                 return complete_leaf(inner, value)
 
-            return self._typed(leaf, return_type, inner, required, null)
-        if is_list_type(inner):
-            many = self._list_completer(inner, details, field_def, parent_type, name)
-            if many is None:
+        elif is_list_type(inner):
+            present = self._list_completer(inner, details, field_def, parent_type, name)
+            if present is None:
                 return None
+        elif is_object_type(inner):
+            present = self._object_completer(inner, details, field_def, parent_type)
+        else:
+            return None  # interfaces and unions: graphql-core resolves the runtime type
+        null = f"Cannot return null for non-nullable field {name}."
 
-            def listed(value: Any, path: Path) -> Any:
-                if value is None or value is Undefined:
-                    if required:
-                        raise TypeError(null)
-                    return None
-                if isinstance(value, Exception):
-                    raise value
-                return many(value, path)
+        def complete(value: Any, path: Path) -> Any:
+            if value is None or value is Undefined:
+                if required:
+                    raise TypeError(null)
+                return None
+            if isinstance(value, Exception):
+                raise value
+            return present(value, path)
 
-            return self._typed(listed, return_type)
-        if is_object_type(inner):
-            collect = self.collect_subfields
-            is_type_of = inner.is_type_of
-            # Strawberry's own is_type_of (for types with interfaces) never reads the info;
-            # one the type defines itself might, so that one gets graphql-core's completion.
-            own = inner.extensions.get(DEFINITION)
-            needs_info = is_type_of is not None and (own is None or own.is_type_of is not None)
+        complete.return_type = return_type  # type: ignore[attr-defined]
+        complete.leaf = inner if is_leaf_type(inner) else None  # type: ignore[attr-defined]
+        return complete
 
-            subplan: list[Any] = []  # the sub-selection's plan, once the first value asks
+    def _object_completer(
+        self, return_type: GraphQLObjectType, details: Any, field_def: Any, parent_type: GraphQLObjectType
+    ) -> Complete:
+        """`complete_object_value` for a present value, compiled: the sub-selection's plan is
+        made when the first value asks for it."""
+        is_type_of = return_type.is_type_of
+        # Strawberry's own is_type_of (for types with interfaces) never reads the info;
+        # one the type defines itself might, so that one gets graphql-core's completion.
+        own = return_type.extensions.get(DEFINITION)
+        needs_info = is_type_of is not None and (own is None or own.is_type_of is not None)
+        subplan: list[Any] = []
 
-            def obj(value: Any, path: Path) -> Any:
-                if value is None or value is Undefined:
-                    if required:
-                        raise TypeError(null)
-                    return None
-                if isinstance(value, Exception):
-                    raise value
-                if not subplan:
-                    grouped_field_set, defer_usages, _ = collect(inner, details)
-                    plain = not (needs_info or defer_usages or not self._plain)
-                    subplan.append(self._plan(inner, grouped_field_set) if plain else None)
-                plan = subplan[0]
-                if plan is None:
-                    info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
-                    return self.complete_object_value(inner, details, info, path, value, None)
-                if is_type_of is not None and not is_type_of(value, None):
-                    raise invalid_return_type_error(inner, value, details)
-                return self._run(inner, value, path, plan)
+        def present(value: Any, path: Path) -> Any:
+            if not subplan:
+                grouped_field_set, defer_usages, _ = self.collect_subfields(return_type, details)
+                planned = not (needs_info or defer_usages)
+                subplan.append(self._plan(return_type, grouped_field_set) if planned else None)
+            plan = subplan[0]
+            if plan is None:
+                info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+                return self.complete_object_value(return_type, details, info, path, value, None)
+            if is_type_of is not None and not is_type_of(value, None):
+                raise invalid_return_type_error(return_type, value, details)
+            return self._run(return_type, value, path, plan)
 
-            return self._typed(obj, return_type)
-        return None  # interfaces and unions: graphql-core resolves the runtime type
+        return present
 
     def _list_completer(
         self,
@@ -326,7 +314,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         name: str,
     ) -> Complete | None:
-        """`complete_list_value` for a non-null value, compiled."""
+        """`complete_list_value` for a present value, compiled."""
         item_type = return_type.of_type
         item = self._completer(item_type, details, field_def, parent_type, name)
         if item is None:
@@ -369,36 +357,22 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 completed.append(result)
             if not pending:
                 return completed
-            return self._gather_items(completed, pending)
+            return self._gather(completed, pending)
 
         return many
 
-    async def _await_completed(self, awaitable: Any, item_type: Any, details: Any, path: Path) -> Any:
+    async def _await_completed(self, awaitable: Any, return_type: Any, details: Any, path: Path) -> Any:
         try:
             return await awaitable
         except Exception as raw_error:
-            self.handle_field_error(raw_error, item_type, details, path)
+            self.handle_field_error(raw_error, return_type, details, path)
             return None
 
     @staticmethod
-    async def _gather_items(completed: list[Any], pending: list[int]) -> list[Any]:
-        values = await gather_with_cancel(*(completed[index] for index in pending))
-        for index, value in zip(pending, values, strict=True):
-            completed[index] = value
-        return completed
-
-    @staticmethod
-    def _typed(
-        complete: Any,
-        return_type: GraphQLOutputType | GraphQLNonNull[Any],
-        leaf: Any = None,
-        required: bool = False,
-        null: str = "",
-    ) -> Complete:
-        """The completer, with the field type it completes; for a leaf, what execute_fields
-        needs to complete it inline."""
-        complete.return_type = return_type
-        complete.leaf = leaf
-        complete.required = required
-        complete.null = null
-        return complete
+    async def _gather(container: Any, keys: list[Any]) -> Any:
+        """The dict of an object's fields or the list of a list's items, with the awaitables
+        under `keys` awaited together and replaced by their values."""
+        values = await gather_with_cancel(*(container[key] for key in keys))
+        for key, value in zip(keys, values, strict=True):
+            container[key] = value
+        return container
