@@ -61,7 +61,9 @@ async def test_each_permission_of_the_custom_fields_trio_is_needed(app, api, adm
 
 
 async def test_labels_show_on_users_at_once_and_a_rename_keeps_the_values(app, api, admin, db):
-    token = await signed_in(app, api, db, "editor", TRIO + [Permission.USERS_VIEW])
+    token = await signed_in(
+        app, api, db, "editor", TRIO + [Permission.USERS_VIEW, Permission.BUSINESS_UNITS_VIEW]
+    )
     unit = await db.get(m.BusinessUnit, 1)
     gilda = await f.user(db, unit, "gilda", custom_1="Married", custom_3="Night")
     await db.commit()

@@ -121,7 +121,11 @@ async def test_deleting_a_queue_takes_it_off_users_and_profiles(admin_api, db):
 
 async def test_nobody_grants_a_permission_they_do_not_hold(app, api, admin, db):
     unit = await db.get(m.BusinessUnit, 1)
-    editor = await f.security_profile(db, unit, [Permission.SECURITY_PROFILES_EDIT, Permission.USERS_VIEW])
+    editor = await f.security_profile(
+        db,
+        unit,
+        [Permission.SECURITY_PROFILES_EDIT, Permission.SECURITY_PROFILES_VIEW, Permission.USERS_VIEW],
+    )
     await f.user(
         db, unit, "editor", password="password-1234", passwords=app.state.passwords, profiles=[editor]
     )

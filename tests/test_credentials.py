@@ -172,7 +172,8 @@ async def test_mail_survives_the_smtp_server_being_down(app, admin_api, db, smtp
     assert len(smtp.inbox.messages) == 1
 
 
-ENROLL = "mutation { viewerMfaEnroll { secret provisioningUri userErrors { code message } } }"
+ENROLL = """mutation($p: String!) { viewerMfaEnroll(input: {currentPassword: $p}) {
+  secret provisioningUri userErrors { code message } } }"""
 CONFIRM = "mutation($c: String!) { viewerMfaConfirm(input: {code: $c}) { user { mfaEnabled } userErrors { code } } }"
 LOGIN = """mutation($u: String!, $p: String!, $o: String) { login(input: {username: $u, password: $p, otp: $o}) {
   token userErrors { field code } } }"""
@@ -181,7 +182,7 @@ LOGIN = """mutation($u: String!, $p: String!, $o: String) { login(input: {userna
 async def test_mfa_enroll_confirm_login_replay_and_clear(app, admin_api, api, db):
     user = await agent(db, app)
     token = await api.login("agent", "agent-password-1")
-    enrolled = (await api.data(ENROLL, token=token))["viewerMfaEnroll"]
+    enrolled = (await api.data(ENROLL, {"p": "agent-password-1"}, token=token))["viewerMfaEnroll"]
     secret = enrolled["secret"]
     assert enrolled["provisioningUri"].startswith("otpauth://totp/") and secret in enrolled["provisioningUri"]
     totp = pyotp.TOTP(secret)
@@ -216,7 +217,7 @@ async def test_mfa_enroll_confirm_login_replay_and_clear(app, admin_api, api, db
 
 
 async def test_mfa_for_the_master_administrator_is_refused_with_the_reason(admin_api):
-    data = (await admin_api.data(ENROLL))["viewerMfaEnroll"]
+    data = (await admin_api.data(ENROLL, {"p": ADMIN_PASSWORD}))["viewerMfaEnroll"]
     assert data["secret"] is None
     assert data["userErrors"][0]["code"] == "MASTER_ADMINISTRATOR"
     assert "nobody could reset it" in data["userErrors"][0]["message"]
@@ -370,7 +371,7 @@ async def test_no_secret_password_or_hash_in_results_audit_or_logs(app, admin_ap
         },
         token=token,
     )
-    enroll = (await api.data(ENROLL, token=token))["viewerMfaEnroll"]
+    enroll = (await api.data(ENROLL, {"p": "plain-secret-88"}, token=token))["viewerMfaEnroll"]
     everything = await admin_api.post(
         "query($u: ID!) { user(id: $u) { username mfaEnabled mustChangePassword accessKeys { accessKeyId } "
         "sessions { id } } auditEvents(first: 100) { edges { node { action changes } } } }",

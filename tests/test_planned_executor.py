@@ -157,7 +157,6 @@ DOCUMENTS = [
     '{ box(kind: "fine") { title failing } }',
     '{ box(kind: "fine") { scaled(by: {factor: 3}, offset: 1) twice: scaled } }',
     "{ boxes { scaled(offset: 2147483647) } }",
-
     '{ box(kind: "fine") { ...F again: leaf { name } } } fragment F on Box { leaves { name } title }',
 ]
 

@@ -34,6 +34,7 @@ class Context:
     principal: Principal | None
     request_id: str
     write_gate: AbstractAsyncContextManager[Any] = field(default_factory=contextlib.nullcontext)
+    signed_in_as: int | None = None  # the user a `login` in this request signed in
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
@@ -59,6 +60,11 @@ class Context:
         async with self.write_gate, self.db() as session:
             yield session
         self._loaders = None
+
+    @property
+    def viewer_id(self) -> int | None:
+        """Who reads as themselves: the caller, or the user this request signed in."""
+        return self.principal.user_id if self.principal is not None else self.signed_in_as
 
     @property
     def actor(self) -> Actor:

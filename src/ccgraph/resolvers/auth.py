@@ -23,6 +23,8 @@ async def login(info: Info, input: LoginInput) -> LoginPayload:
             user_agent=request.headers.get("user-agent"),
             ip_address=request.client.host if request.client else None,
         )
+    if result.user is not None:
+        ctx.signed_in_as = result.user.id  # the payload's viewer reads as themselves
     return LoginPayload(
         token=result.token,
         expires_at=result.expires_at,

@@ -30,24 +30,39 @@ async def user_password_reset(info: Info, input: c.UserPasswordResetInput) -> Us
     return _payload(outcome)
 
 
+def _client(info: Info) -> str | None:
+    client = info.context.request.client
+    return client.host if client else None
+
+
 async def viewer_password_change(info: Info, input: c.ViewerPasswordChangeInput) -> UserPayload:
     ctx = info.context
     async with ctx.write() as session:
         outcome = await svc.change_own_password(
             session,
             ctx.passwords,
+            ctx.settings,
             ctx.actor,
             input.current_password,
             input.new_password,
             input.new_password_confirmation,
+            ip_address=_client(info),
         )
     return _payload(outcome)
 
 
-async def viewer_mfa_enroll(info: Info) -> c.MfaEnrollPayload:
+async def viewer_mfa_enroll(info: Info, input: c.ViewerMfaEnrollInput) -> c.MfaEnrollPayload:
     ctx = info.context
     async with ctx.write() as session:
-        outcome = await svc.mfa_enroll(session, ctx.box, ctx.actor)
+        outcome = await svc.mfa_enroll(
+            session,
+            ctx.passwords,
+            ctx.settings,
+            ctx.box,
+            ctx.actor,
+            input.current_password,
+            ip_address=_client(info),
+        )
     enrollment = outcome.value
     return c.MfaEnrollPayload(
         secret=enrollment.secret if enrollment else None,

@@ -5,8 +5,7 @@ from typing import Any
 from strawberry import UNSET, relay
 from strawberry.types import Info
 
-from ccgraph.enums import Permission
-from ccgraph.schema.errors import UserError, forbidden
+from ccgraph.schema.errors import UserError
 from ccgraph.schema.payloads import UserDeletePayload, UserPayload
 from ccgraph.schema.user_inputs import (
     UserAssignProfileInput,
@@ -33,12 +32,6 @@ def _refused(errors: list) -> UserPayload:
     return UserPayload(user=None, user_errors=UserError.many(errors))
 
 
-def _needs_skills_edit(info: Info, values: dict[str, Any]) -> None:
-    """Giving skills needs SKILLS_EDIT besides the mutation's own permission (NICE)."""
-    if values.get("skills") and not info.context.principal.has(Permission.SKILLS_EDIT):
-        raise forbidden([Permission.SKILLS_EDIT])
-
-
 async def user_create(info: Info, input: UserCreateInput) -> UserPayload:
     values, errors = user_values(input)
     values |= {
@@ -54,7 +47,6 @@ async def user_create(info: Info, input: UserCreateInput) -> UserPayload:
     )
     if errors:
         return _refused(errors)
-    _needs_skills_edit(info, values)
     ctx = info.context
     async with ctx.write() as session:
         outcome = await lifecycle.create_user(
@@ -81,7 +73,6 @@ async def user_copy(info: Info, input: UserCopyInput) -> UserPayload:
     source = decode(["sourceUserId"], input.source_user_id, "User", errors)
     if errors:
         return _refused(errors)
-    _needs_skills_edit(info, {"skills": True})
     ctx = info.context
     async with ctx.write() as session:
         outcome = await lifecycle.copy_user(

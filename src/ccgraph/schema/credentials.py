@@ -72,6 +72,13 @@ class ViewerPasswordChangeInput:
 
 
 @strawberry.input
+class ViewerMfaEnrollInput:
+    current_password: str = strawberry.field(
+        description="Your password: a session alone does not set up a second factor."
+    )
+
+
+@strawberry.input
 class ViewerMfaConfirmInput:
     code: str = strawberry.field(description="The current code from the authenticator app.")
 

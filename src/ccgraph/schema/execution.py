@@ -42,6 +42,8 @@ from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import get_arguments
 
+from ccgraph.schema.permissions import read_guard
+
 DEFINITION = "strawberry-definition"
 Complete = Callable[[Any, Path], Any]
 CORE, ATTRIBUTE, CALL, SCALAR = range(4)
@@ -59,7 +61,40 @@ class Step(NamedTuple):
     nodes: Any = None
 
 
-class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
+class GuardedExecutor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor, with authorization that follows the object: wherever an object
+    of a guarded type is completed (root field, `node`, a nested relation, a payload), the
+    caller must hold the type's read permission (`permissions.read_guard`). The guard is
+    decided once per type and request; a caller who holds the permission pays nothing more."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_guards: dict[str, Any] = {}
+
+    def read_guard(self, return_type: GraphQLObjectType) -> Any:
+        name = return_type.name
+        if name not in self._read_guards:
+            self._read_guards[name] = read_guard(return_type, self.context_value)
+        return self._read_guards[name]
+
+    def complete_object_value(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        guard = self.read_guard(return_type)
+        if guard is not None:
+            guard(result)
+        return super().complete_object_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+
+class PlannedExecutor(GuardedExecutor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[int, tuple[Any, list[Step]]] = {}
@@ -290,6 +325,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         own = return_type.extensions.get(DEFINITION)
         needs_info = is_type_of is not None and (own is None or own.is_type_of is not None)
         subplan: list[Any] = []
+        guard = self.read_guard(return_type)
 
         def present(value: Any, path: Path) -> Any:
             if not subplan:
@@ -300,6 +336,8 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             if plan is None:
                 info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
                 return self.complete_object_value(return_type, details, info, path, value, None)
+            if guard is not None:
+                guard(value)
             if is_type_of is not None and not is_type_of(value, None):
                 raise invalid_return_type_error(return_type, value, details)
             return self._run(return_type, value, path, plan)

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from strawberry import relay
+from strawberry import UNSET, relay
 from strawberry.types import Info
 
 from ccgraph.enums import Permission
 from ccgraph.schema.errors import forbidden
-from ccgraph.schema.permissions import signed_in_principal
+from ccgraph.schema.permissions import RequiresPermission, signed_in_principal
 from ccgraph.services.errors import InputError
 from ccgraph.services.scope import can_see
 
@@ -27,13 +27,23 @@ class NodeKind:
     loader: str
     convert: Callable[[Any], Any]
     business_unit_id: Callable[[Any], int]
+    self_readable: bool = False
 
 
 NODE_KINDS: dict[str, NodeKind] = {}
 
 
-def node_type(permission: Permission, loader: str, business_unit_attr: str = "business_unit_id"):  # noqa: ANN201
-    """Class decorator: register a Strawberry node type (it must have `from_row`)."""
+def node_type(  # noqa: ANN201
+    permission: Permission,
+    loader: str,
+    business_unit_attr: str = "business_unit_id",
+    *,
+    self_readable: bool = False,
+):
+    """Class decorator: register a Strawberry node type (it must have `from_row`) and the
+    permission that guards reading it, by `node(id:)` or any other field (`self_readable`:
+    the viewer reads their own object without it). The type carries it as
+    `@requiresPermission` in the SDL."""
 
     def register(cls: type[N]) -> type[N]:
         NODE_KINDS[cls.__name__] = NodeKind(
@@ -41,7 +51,11 @@ def node_type(permission: Permission, loader: str, business_unit_attr: str = "bu
             loader=loader,
             convert=cls.from_row,  # type: ignore[attr-defined]
             business_unit_id=lambda row: getattr(row, business_unit_attr),
+            self_readable=self_readable,
         )
+        definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
+        directive = RequiresPermission(permissions=[permission], or_self=True if self_readable else UNSET)
+        definition.directives = [*(definition.directives or ()), directive]
         return cls
 
     return register

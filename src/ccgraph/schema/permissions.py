@@ -6,9 +6,11 @@ prints the directive on the field and calls `has_permission` before the resolver
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_object_type
 from strawberry import UNSET
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
@@ -17,17 +19,19 @@ from strawberry.types import Info
 from ccgraph.enums import Permission
 from ccgraph.schema.enums import Permission as PermissionEnum  # noqa: F401  (registers the enum)
 from ccgraph.schema.errors import forbidden, password_change_required, unauthenticated
+from ccgraph.services import authority
 
 
 @strawberry.schema_directive(
-    locations=[Location.FIELD_DEFINITION],
+    locations=[Location.FIELD_DEFINITION, Location.OBJECT],
     name="requiresPermission",
-    description="The caller must be signed in and hold every listed permission.",
+    description="The caller must be signed in and hold every listed permission. On a type: to "
+    "read an object of the type by any field that leads to it (and its connections and edges).",
 )
 class RequiresPermission:
     permissions: list[Permission]
     or_self: bool | None = strawberry.field(
-        default=UNSET, description="On a User field: the user themselves needs none of them."
+        default=UNSET, description="On User: the user themselves needs none of them."
     )
 
 
@@ -76,3 +80,49 @@ class IsAuthenticated(BasePermission):
 
 def signed_in() -> PermissionExtension:
     return PermissionExtension(permissions=[IsAuthenticated()], use_directives=False)
+
+
+# -- reading: authorization follows the object, not the path ----------------------------------
+
+READ = "ccgraph-read-permission"  # GraphQL type extension: (permission, self_readable)
+Guard = Callable[[Any], None]
+
+
+def mark_read_permissions(schema: GraphQLSchema, kinds: dict[str, Any]) -> None:
+    """Give every object type that a permission guards, its connections and its edges, the
+    `(permission, self_readable)` its `@requiresPermission` declares (`kinds`: type name ->
+    NodeKind). The executor checks it wherever an object of the type is completed."""
+    types = schema.type_map
+
+    def node_of(type_: Any, field: str) -> Any:
+        found = getattr(type_, "fields", {}).get(field)
+        return get_named_type(found.type) if found is not None else None
+
+    for name, kind in kinds.items():
+        types[name].extensions = {**types[name].extensions, READ: (kind.permission, kind.self_readable)}
+    for type_ in list(types.values()):
+        if not is_object_type(type_) or READ in type_.extensions:
+            continue
+        edge = node_of(type_, "edges")
+        node = node_of(edge, "node") if edge is not None else node_of(type_, "node")
+        if node is not None and READ in node.extensions:
+            permission, _ = node.extensions[READ]
+            type_.extensions = {**type_.extensions, READ: (permission, False)}
+
+
+def read_guard(type_: GraphQLObjectType, context: Any) -> Guard | None:
+    """The check an object of `type_` must pass for this request's caller, or None when every
+    object of the type may be read (decided once per type and request)."""
+    marked = type_.extensions.get(READ)
+    if marked is None:
+        return None
+    permission, self_readable = marked
+    if authority.readable(context.principal, permission):
+        return None
+    viewer_id = context.viewer_id
+
+    def guard(value: Any) -> None:
+        if not (self_readable and viewer_id is not None and getattr(value, "id", None) == viewer_id):
+            raise forbidden([permission])
+
+    return guard

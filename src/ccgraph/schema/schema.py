@@ -26,11 +26,11 @@ from ccgraph.resolvers import user_mutations as um
 from ccgraph.resolvers import users as user_resolvers
 from ccgraph.schema.auth import LoginPayload, LogoutPayload
 from ccgraph.schema.business_units import BusinessUnit
-from ccgraph.schema.execution import PlannedExecutor
+from ccgraph.schema.execution import GuardedExecutor, PlannedExecutor
 from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle
 from ccgraph.schema.limits import QueryLimits, limits_rule
-from ccgraph.schema.node import resolve_node
-from ccgraph.schema.permissions import requires, signed_in
+from ccgraph.schema.node import NODE_KINDS, resolve_node
+from ccgraph.schema.permissions import mark_read_permissions, requires, signed_in
 from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
 from ccgraph.schema.security_profiles import SecurityProfile
 from ccgraph.schema.teams import Team
@@ -297,13 +297,15 @@ def build_schema(settings: Settings | None = None) -> Schema:
     ]
     if settings.production:
         extensions.append(DisableIntrospection)
-    return Schema(
+    built = Schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
-        execution_context_class=PlannedExecutor if settings.planned_execution else None,
+        execution_context_class=PlannedExecutor if settings.planned_execution else GuardedExecutor,
     )
+    mark_read_permissions(built._schema, NODE_KINDS)
+    return built
 
 
 schema = build_schema()

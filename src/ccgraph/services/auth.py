@@ -129,6 +129,33 @@ async def login(
     return LoginResult(token=token, expires_at=expires_at, user=user)
 
 
+async def step_up(
+    session: AsyncSession,
+    passwords: Passwords,
+    settings: Settings,
+    principal: Principal,
+    password: str | None,
+    *,
+    field: str = "currentPassword",
+    ip_address: str | None = None,
+) -> UserError | None:
+    """Re-authentication before a credential change (a new password, an MFA enrollment): the
+    signed-in user's current password. A wrong one counts toward the sign-in lockout like a
+    failed sign-in, so a stolen session cannot guess it; while locked out it is refused."""
+    await begin_write(session)
+    name = principal.username
+    if await _locked_out(session, settings, name):
+        await session.rollback()
+        return LOCKED
+    user = await session.get(User, principal.user_id)
+    if user is not None and password and (await passwords.verify(user.password_hash, password)).ok:
+        await session.rollback()
+        return None
+    session.add(LoginAttempt(username=name, succeeded=False, ip_address=ip_address))
+    await session.commit()
+    return UserError([field], "INVALID_CREDENTIALS", "The current password is wrong.")
+
+
 async def logout(session: AsyncSession, principal: Principal) -> None:
     if principal.session_id is None:
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.auth.passwords import Passwords
@@ -41,7 +41,13 @@ async def initialize(
     master = (await session.execute(select(User).where(User.is_master_admin))).scalars().first()
     if master is not None:
         username = master.username
-        await session.rollback()
+        # A permission added since the last start is every Administrator profile's too.
+        await session.execute(
+            update(SecurityProfile)
+            .where(SecurityProfile.is_administrator)
+            .values(permissions=[p.value for p in Permission])
+        )
+        await session.commit()
         return InitResult(username, None, created=False)
 
     unit = (await session.execute(select(BusinessUnit).order_by(BusinessUnit.id))).scalars().first()
@@ -55,6 +61,7 @@ async def initialize(
         name=ADMINISTRATOR_PROFILE,
         description="Every permission, in every business unit.",
         permissions=[p.value for p in Permission],
+        is_administrator=True,
     )
     session.add(profile)
     generated = admin_password is None

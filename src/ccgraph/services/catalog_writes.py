@@ -5,7 +5,7 @@ change audited) is written once."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
-from ccgraph.services import audit
+from ccgraph.services import audit, authority
 from ccgraph.services import validation as v
 from ccgraph.services.errors import UserError
 from ccgraph.services.scope import can_see
@@ -43,7 +43,8 @@ class Kind:
     checks: dict[str, v.Check | None] = field(default_factory=dict)  # columns besides name
     references: dict[str, Any] = field(default_factory=dict)  # column -> model in the same unit
     links: dict[str, Link] = field(default_factory=dict)  # "queue_ids" -> Link
-    extra_check: Callable[[Actor, dict[str, Any]], list[UserError]] | None = None
+    # The authority rule for changing (values) or deleting (None) a row (None on create).
+    authority: Callable[[Actor, Any | None, dict[str, Any] | None], list[UserError]] | None = None
     in_use: Callable[[AsyncSession, Any], Awaitable[str | None]] | None = None
     required: tuple[str, ...] = ()  # besides name, on create
 
@@ -116,8 +117,8 @@ async def _problems(
             for index, ref in enumerate(ids):
                 if ref not in found:
                     errors.append(not_found([camel(key), str(index)], link.model.__name__))
-    if kind.extra_check:
-        errors += kind.extra_check(actor, values)
+    if kind.authority:
+        errors = kind.authority(actor, existing, values) + errors
     return errors
 
 
@@ -209,12 +210,16 @@ async def update(
         if errors:
             raise Rejected(errors)
         before = _state(kind, row, await _link_ids(session, kind, row.id))
+        administered = (
+            await authority.administered(session, [row.business_unit_id]) if "permissions" in cleaned else {}
+        )
         for column, value in cleaned.items():
             if column not in kind.links:
                 setattr(row, column, value)
         row.updated_at = utcnow()
         await session.flush()
         await _write_links(session, kind, row.id, cleaned)
+        await authority.keep_administered(session, administered, ["permissions"])
         after = _state(kind, row, await _link_ids(session, kind, row.id))
         audit.record(
             session,
@@ -234,6 +239,10 @@ async def remove(
 ) -> Outcome[int]:
     async def work() -> int:
         row = await _visible(session, actor, kind, pk)
+        if kind.authority is not None:
+            refused = kind.authority(actor, row, None)
+            if refused:
+                raise Rejected(refused)
         if kind.in_use is not None:
             reason = await kind.in_use(session, row)
             if reason:
@@ -264,19 +273,12 @@ async def _security_profile_in_use(session: AsyncSession, row: m.SecurityProfile
     return f"{holders} user(s) hold this security profile; move them first." if holders else None
 
 
-def _grantable(actor: Actor, values: dict[str, Any]) -> list[UserError]:
-    """Nobody grants a permission they do not hold themselves."""
-    wanted: Sequence[str] = values.get("permissions") or []
-    beyond = sorted(set(wanted) - {p.value for p in actor.principal.permissions})
-    if beyond:
-        return [
-            UserError(
-                ["permissions"],
-                "PERMISSION_NOT_HELD",
-                f"You cannot grant permissions you do not hold: {', '.join(beyond)}.",
-            )
-        ]
-    return []
+def _security_profile_authority(
+    actor: Actor, row: m.SecurityProfile | None, values: dict[str, Any] | None
+) -> list[UserError]:
+    if values is None:
+        return authority.security_profile_removal(actor, row)
+    return authority.security_profile_change(actor, row, values)
 
 
 TEAM = Kind(m.Team, "team")
@@ -310,6 +312,6 @@ SECURITY_PROFILE = Kind(
         "password_require_symbol": None,
         "generate_random_passwords": None,
     },
-    extra_check=_grantable,
+    authority=_security_profile_authority,
     in_use=_security_profile_in_use,
 )

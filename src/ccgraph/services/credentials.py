@@ -16,10 +16,9 @@ from ccgraph.config import Settings
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
 from ccgraph.enums import Permission
-from ccgraph.services import audit, mail, password_policy
+from ccgraph.services import audit, auth, authority, mail, password_policy
 from ccgraph.services.errors import UserError
-from ccgraph.services.scope import can_see
-from ccgraph.services.user_lifecycle import revoke_credentials, visible_user
+from ccgraph.services.user_lifecycle import revoke_credentials
 from ccgraph.services.writes import Actor, Outcome, Rejected, run_write
 
 
@@ -77,7 +76,7 @@ async def reset_password(
     session ends and the user must change the password at the next sign-in."""
 
     async def work() -> m.User:
-        user = await visible_user(session, actor, user_id, "userId")
+        user = await authority.act_on(session, actor, user_id, "userId", master_only="password")
         policy = await _policy(session, user.id)
         if policy.generate_random:
             if password or confirmation:
@@ -123,16 +122,25 @@ async def reset_password(
 
 
 async def change_own_password(
-    session: AsyncSession, passwords: Passwords, actor: Actor, current: str, new: str, confirmation: str
+    session: AsyncSession,
+    passwords: Passwords,
+    settings: Settings,
+    actor: Actor,
+    current: str,
+    new: str,
+    confirmation: str,
+    *,
+    ip_address: str | None = None,
 ) -> Outcome[m.User]:
     """The viewer sets a new password (required after a reset); other sessions end."""
+    refused = await auth.step_up(
+        session, passwords, settings, actor.principal, current, ip_address=ip_address
+    )
+    if refused is not None:
+        return Outcome(None, [refused])
 
     async def work() -> m.User:
         user = await session.get(m.User, actor.principal.user_id, populate_existing=True)
-        if not (await passwords.verify(user.password_hash, current)).ok:
-            raise Rejected(
-                [UserError(["currentPassword"], "INVALID_CREDENTIALS", "The current password is wrong.")]
-            )
         _check_new_password(
             await _policy(session, user.id), new, confirmation, "newPassword", "newPasswordConfirmation"
         )
@@ -165,7 +173,23 @@ class Enrollment:
     provisioning_uri: str
 
 
-async def mfa_enroll(session: AsyncSession, box: SecretBox, actor: Actor) -> Outcome[Enrollment]:
+async def mfa_enroll(
+    session: AsyncSession,
+    passwords: Passwords,
+    settings: Settings,
+    box: SecretBox,
+    actor: Actor,
+    current: str,
+    *,
+    ip_address: str | None = None,
+) -> Outcome[Enrollment]:
+    """Start TOTP enrollment; it needs the current password, as a new password does."""
+    refused = await auth.step_up(
+        session, passwords, settings, actor.principal, current, ip_address=ip_address
+    )
+    if refused is not None:
+        return Outcome(None, [refused])
+
     async def work() -> Enrollment:
         user = await session.get(m.User, actor.principal.user_id, populate_existing=True)
         if user.is_master_admin:
@@ -214,7 +238,7 @@ async def mfa_clear(
     session: AsyncSession, actor: Actor, user_id: int, *, validate_only: bool = False
 ) -> Outcome[m.User]:
     async def work() -> m.User:
-        user = await visible_user(session, actor, user_id, "userId")
+        user = await authority.act_on(session, actor, user_id, "userId", master_only="MFA")
         was = user.mfa_enabled
         user.mfa_secret_encrypted = None
         user.mfa_enabled = False
@@ -245,7 +269,7 @@ async def access_key_create(
     """At most `access_keys_per_user` active keys (2, as AWS IAM); the secret is shown once."""
 
     async def work() -> NewAccessKey:
-        user = await visible_user(session, actor, user_id, "userId")
+        user = await authority.act_on(session, actor, user_id, "userId", master_only="access keys")
         if not user.enabled:
             raise Rejected([UserError(["userId"], "USER_DISABLED", "The user is disabled.")])
         active = (
@@ -287,10 +311,24 @@ async def access_key_create(
 
 async def _visible_key(session: AsyncSession, actor: Actor, key_pk: int) -> tuple[m.AccessKey, m.User]:
     key = await session.get(m.AccessKey, key_pk, populate_existing=True)
-    user = await session.get(m.User, key.user_id) if key else None
-    if key is None or user is None or not can_see(actor.principal, user.business_unit_id):
-        raise Rejected([UserError(["id"], "NOT_FOUND", "No access key with this ID.")])
+    user = await _owner(session, actor, key, "access key", master_only="access keys")
     return key, user
+
+
+async def _owner(
+    session: AsyncSession, actor: Actor, row: m.AccessKey | m.Session | None, what: str, **rule: str
+) -> m.User:
+    """The user an access key or session belongs to, when the actor may act on them; a key or
+    session of a user the actor cannot see reads as not found."""
+    missing = Rejected([UserError(["id"], "NOT_FOUND", f"No {what} with this ID.")])
+    if row is None:
+        raise missing
+    try:
+        return await authority.act_on(session, actor, row.user_id, **rule)
+    except Rejected as refused:
+        if any(e.code == "NOT_FOUND" for e in refused.errors):
+            raise missing from None
+        raise
 
 
 async def access_key_deactivate(
@@ -340,14 +378,8 @@ async def session_revoke(session: AsyncSession, actor: Actor, session_pk: int) -
 
     async def work() -> m.Session:
         row = await session.get(m.Session, session_pk, populate_existing=True)
-        user = await session.get(m.User, row.user_id) if row else None
-        if (
-            row is None
-            or user is None
-            or not can_see(actor.principal, user.business_unit_id)
-            or not may_manage_sessions_of(actor.principal, row.user_id)
-        ):
-            raise Rejected([UserError(["id"], "NOT_FOUND", "No session with this ID.")])
+        mine = row is not None and may_manage_sessions_of(actor.principal, row.user_id)
+        user = await _owner(session, actor, row if mine else None, "session")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
         audit.record(session, actor, "session.revoke", user, business_unit_id=user.business_unit_id)
@@ -358,7 +390,7 @@ async def session_revoke(session: AsyncSession, actor: Actor, session_pk: int) -
 
 async def sessions_revoke_all(session: AsyncSession, actor: Actor, user_id: int) -> Outcome[int]:
     async def work() -> int:
-        user = await visible_user(session, actor, user_id, "userId")
+        user = await authority.act_on(session, actor, user_id, "userId")
         ended = await revoke_credentials(session, user.id, keep_access_keys=True)
         audit.record(
             session,

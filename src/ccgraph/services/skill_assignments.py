@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
 from ccgraph.db.models.skills import PROFICIENCY_LEAST, PROFICIENCY_MOST
-from ccgraph.services import audit
+from ccgraph.services import audit, authority
 from ccgraph.services.errors import UserError
 from ccgraph.services.scope import can_see
 from ccgraph.services.writes import Actor, Outcome, Rejected, run_write
@@ -52,10 +52,11 @@ class _Change:
         self.errors.append(UserError(path, code, message))
 
     async def anchor(self) -> Any:
+        if self.side is USER:  # changing a user's skills is acting on the user
+            return await authority.act_on(self.session, self.actor, self.anchor_id, self.side.anchor_field)
         row = await self.session.get(self.side.anchor, self.anchor_id, populate_existing=True)
         if row is None or not can_see(self.actor.principal, row.business_unit_id):
-            what = "user" if self.side is USER else "skill"
-            raise Rejected([UserError([self.side.anchor_field], "NOT_FOUND", f"No {what} with this ID.")])
+            raise Rejected([UserError([self.side.anchor_field], "NOT_FOUND", "No skill with this ID.")])
         return row
 
     def _col(self, name: str) -> Any:
@@ -88,6 +89,18 @@ class _Change:
             if ref in seen:
                 self.fail(path, "DUPLICATE", "Listed twice.")
             seen.add(ref)
+
+    async def acting_on(self, paths: dict[int, list[str]]) -> None:
+        """From a skill's side the items are users acted on: none may outrank the actor
+        (`paths`: user id -> the input path that names them)."""
+        if self.side is not SKILL or not paths:
+            return
+        held = await authority.held_by(self.session, list(paths))
+        users = await self.session.execute(select(m.User).where(m.User.id.in_(list(paths))))
+        for user in users.scalars():
+            refused = authority.outranked(self.actor, user, held[user.id], paths[user.id])
+            if refused is not None:
+                self.errors.append(refused)
 
     def check_proficiencies(self, pairs: Sequence[tuple[int, int]]) -> None:
         for index, (_, proficiency) in enumerate(pairs):
@@ -135,6 +148,9 @@ async def add(
         if not pairs:
             change.fail([side.items_field], "REQUIRED", "Give at least one.")
         await change.check_items(anchor, [i for i, _ in pairs])
+        await change.acting_on(
+            {i: [side.items_field, str(n), side.item_field] for n, (i, _) in enumerate(pairs)}
+        )
         change.check_proficiencies(pairs)
         before = await change.assigned()
         for index, (item_id, _) in enumerate(pairs):
@@ -180,8 +196,12 @@ async def set_proficiency(
             if problem:
                 raise Rejected([UserError(["setAllTo"], "INVALID", problem)])
             wanted = dict.fromkeys(before, all_to)
+            await change.acting_on(dict.fromkeys(before, ["setAllTo"]))
         else:
             await change.check_items(anchor, [i for i, _ in pairs])
+            await change.acting_on(
+                {i: [side.items_field, str(n), side.item_field] for n, (i, _) in enumerate(pairs)}
+            )
             change.check_proficiencies(pairs)
             for index, (item_id, _) in enumerate(pairs):
                 if item_id not in before:
@@ -222,6 +242,9 @@ async def remove(
         for index, item_id in enumerate(item_ids):
             if item_id not in before:
                 change.fail([f"{side.item_field}s", str(index)], "NOT_ASSIGNED", "Not assigned.")
+        await change.acting_on(
+            {i: [f"{side.item_field}s", str(n)] for n, i in enumerate(item_ids) if i in before}
+        )
         if change.errors:
             raise Rejected(change.errors)
         await session.execute(

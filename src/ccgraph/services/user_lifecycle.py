@@ -17,7 +17,8 @@ from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
 from ccgraph.db.engine import begin_write
 from ccgraph.db.models.skills import PROFICIENCY_LEAST, PROFICIENCY_MOST
-from ccgraph.services import audit, password_policy
+from ccgraph.enums import Permission
+from ccgraph.services import audit, authority, password_policy
 from ccgraph.services.auth import normalize_username
 from ccgraph.services.errors import UserError
 from ccgraph.services.scope import can_see
@@ -49,13 +50,6 @@ async def target_unit(session: AsyncSession, actor: Actor, business_unit_id: int
     if unit is None or not can_see(actor.principal, unit_id):
         raise Rejected([not_found(["businessUnitId"], "business unit")])
     return unit
-
-
-async def visible_user(session: AsyncSession, actor: Actor, user_id: int, field: str = "id") -> m.User:
-    user = await session.get(m.User, user_id, populate_existing=True)
-    if user is None or not can_see(actor.principal, user.business_unit_id):
-        raise Rejected([not_found([field], "user")])
-    return user
 
 
 CHUNK = 5000
@@ -90,6 +84,7 @@ class Lookups:
         self.ids: dict[Any, set[int]] = defaultdict(set)
         self.profiles: dict[int, m.SecurityProfile] = {}
         self.taken: dict[str, int] = {}
+        self.held: dict[int, frozenset[Permission]] = {}  # what each user to update holds
 
     async def prefetch(self, rows: Sequence[Values]) -> None:
         wanted: dict[Any, set[int]] = defaultdict(set)
@@ -131,7 +126,7 @@ class _Checker:
         self.session, self.actor, self.lookups, self.unit = session, actor, lookups, lookups.unit
 
     async def check(self, values: Values, user: m.User | None) -> list[UserError]:
-        errors: list[UserError] = []
+        errors: list[UserError] = self.authority(values, user)
 
         def fail(field: list[str], code: str, message: str) -> None:
             errors.append(UserError(field, code, message))
@@ -172,6 +167,27 @@ class _Checker:
         self._collections(values, creating, fail)
         return errors
 
+    def authority(self, values: Values, user: m.User | None) -> list[UserError]:
+        """The authority rule for one row, the same for one user, a bulk row or a file row:
+        the user changed holds nothing the actor lacks, the master administrator's identity
+        is theirs alone, giving skills needs SKILLS_EDIT, and what is granted the actor holds
+        (security profiles: see `_collections`)."""
+        actor = self.actor
+        found: list[UserError | None] = []
+        if user is not None:
+            found.append(
+                authority.outranked(actor, user, self.lookups.held.get(user.id, frozenset()), ["id"])
+            )
+            touched = sorted(authority.MASTER_ONLY & values.keys())
+            if touched:
+                path = COLLECTIONS.get(touched[0]) or BY_COLUMN[touched[0]].api_path
+                found.append(
+                    authority.master_protected(actor, user, path, "username, email or security profiles")
+                )
+        if "skills" in values and (user is not None or values["skills"]):
+            found.append(authority.required(actor, Permission.SKILLS_EDIT, ["skills"], "Giving skills"))
+        return [e for e in found if e is not None]
+
     async def _reports_to(self, manager_id: int, user_id: int) -> bool:
         """Whether `manager_id` is `user_id` or someone below them in the management chain."""
         seen: set[int] = set()
@@ -191,20 +207,15 @@ class _Checker:
             fail(
                 COLLECTIONS["security_profile_ids"], "REQUIRED", "A user needs at least one security profile."
             )
-        held = {p.value for p in self.actor.principal.permissions}
         for key, (model, what) in LINKED.items():
             for index, ref in enumerate(values.get(key) or ()):
                 path = [*COLLECTIONS[key], str(index)]
                 if not self.lookups.has(model, ref):
                     fail(path, "NOT_FOUND", f"No {what} with this ID in the business unit.")
                 elif model is m.SecurityProfile:
-                    beyond = sorted(set(self.lookups.profiles[ref].permissions) - held)
-                    if beyond:
-                        fail(
-                            path,
-                            "PERMISSION_NOT_HELD",
-                            f"You cannot grant permissions you do not hold: {', '.join(beyond)}.",
-                        )
+                    grant = authority.not_grantable(self.actor, self.lookups.profiles[ref].permissions, path)
+                    if grant is not None:
+                        fail(grant.field, grant.code, grant.message)
         seen: set[int] = set()
         for index, (skill_id, proficiency) in enumerate(values.get("skills") or ()):
             path = ["skills", str(index)]
@@ -491,10 +502,11 @@ async def copy_user(
     """A new user with the source's team, security profiles, profile, skills and proficiencies,
     routing, channel and phone settings; identity and credentials come from `values`."""
     await begin_write(session)
-    source = await session.get(m.User, source_id)
-    if source is None or not can_see(actor.principal, source.business_unit_id):
+    try:  # copying from a user is acting on them: they may not outrank the actor
+        source = await authority.act_on(session, actor, source_id, "sourceUserId")
+    except Rejected as refused:
         await session.rollback()
-        return Outcome(None, [not_found(["sourceUserId"], "user")])
+        return Outcome(None, refused.errors)
     links = (await current_links(session, [source.id]))[source.id]
     inherited = {f.column: getattr(source, f.column) for f in FIELDS if f.copied}
     inherited |= {key: links[key] for key in COPIED_COLLECTIONS}
@@ -561,9 +573,13 @@ async def update_rows(
         results.append(RowResult(index, user=user))
         targets.append(user)
     units = {u.business_unit_id for u in targets if u is not None}
+    target_ids = [u.id for u in targets if u is not None]
+    before_links = await current_links(session, target_ids)
+    held = await authority.held_by(session, target_ids)
     checkers = {}
     for unit_id in units:
         lookups = Lookups(session, await session.get(m.BusinessUnit, unit_id))
+        lookups.held = held
         await lookups.prefetch(
             [rows[i] for i, u in enumerate(targets) if u is not None and u.business_unit_id == unit_id]
         )
@@ -575,6 +591,9 @@ async def update_rows(
         # only what changes is checked: a value kept as it is stays acceptable
         for column in [c for c in values if c in BY_COLUMN and values[c] == getattr(user, c)]:
             del values[column]
+        links = _links_of(values)
+        for key in [k for k in COLLECTIONS if k in values and links[k] == before_links[user.id][k]]:
+            del values[key]
         result.errors += await checkers[user.business_unit_id].check(values, user)
         name = values.get("username")
         if name:
@@ -586,7 +605,6 @@ async def update_rows(
     if atomic and any(r.errors for r in results):
         raise _refuse_rows(results)
     good = [(r.user, rows[r.index]) for r in results if not r.errors]
-    before_links = await current_links(session, [u.id for u, _ in good])
     befores = {u.id: snapshot(u, before_links[u.id]) for u, _ in good}
     wanted = {
         u.id: befores[u.id] | _columns(v) | {k: x for k, x in _links_of(v).items() if k in v} for u, v in good
@@ -595,6 +613,8 @@ async def update_rows(
         if not result.errors and not audit.diff(befores[result.user.id], wanted[result.user.id]):
             result.changed = False
     good = [(u, v) for u, v in good if audit.diff(befores[u.id], wanted[u.id])]
+    regranted = {u.business_unit_id for u, v in good if "security_profile_ids" in v}
+    administered = await authority.administered(session, regranted) if regranted else {}
     now = utcnow()
     for user, values in good:
         for column, value in _columns(values).items():
@@ -614,6 +634,7 @@ async def update_rows(
             business_unit_id=user.business_unit_id,
             changes=audit.diff(befores[user.id], after),
         )
+    await authority.keep_administered(session, administered, ["securityProfileIds"])
     return results
 
 
@@ -675,9 +696,10 @@ async def set_enabled(
     session: AsyncSession, actor: Actor, user_id: int, enabled: bool, *, validate_only: bool = False
 ) -> Outcome[m.User]:
     async def work() -> m.User:
-        user = await visible_user(session, actor, user_id)
+        user = await authority.act_on(session, actor, user_id, master_only="enabled state")
         if not enabled:
             _guard_self_and_master(actor, user, "disable")
+        administered = await authority.administered(session, [user.business_unit_id])
         changes: dict[str, Any] = {}
         if user.enabled != enabled:
             changes["enabled"] = {"before": user.enabled, "after": enabled}
@@ -686,6 +708,7 @@ async def set_enabled(
         if not enabled:
             ended = await revoke_credentials(session, user.id)
             changes["sessionsRevoked"] = {"before": None, "after": ended}
+            await authority.keep_administered(session, administered, ["id"])
         await session.flush()
         audit.record(
             session,
@@ -707,8 +730,9 @@ async def delete_user(
     the audit trail keeps who they were."""
 
     async def work() -> int:
-        user = await visible_user(session, actor, user_id)
+        user = await authority.act_on(session, actor, user_id)
         _guard_self_and_master(actor, user, "delete")
+        administered = await authority.administered(session, [user.business_unit_id])
         before = snapshot(user, (await current_links(session, [user.id]))[user.id])
         sessions = (
             await session.execute(
@@ -727,6 +751,7 @@ async def delete_user(
         )
         # Sessions, access keys, skills and links go with the row (ON DELETE CASCADE).
         await session.execute(delete(m.User).where(m.User.id == user.id))
+        await authority.keep_administered(session, administered, ["id"])
         return user_id
 
     return await run_write(session, work, validate_only=validate_only)
@@ -743,7 +768,7 @@ async def assign_profile(
     """A user has at most one profile: assigning one replaces the one before."""
 
     async def work() -> m.User:
-        user = await visible_user(session, actor, user_id, "userId")
+        user = await authority.act_on(session, actor, user_id, "userId")
         if user_profile_id is not None:
             profile = await session.get(m.UserProfile, user_profile_id)
             if profile is None or profile.business_unit_id != user.business_unit_id:

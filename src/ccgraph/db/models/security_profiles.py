@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ccgraph.db.base import Base, BigIntPk, IdMixin, TimestampMixin, fk
@@ -35,3 +35,5 @@ class SecurityProfile(IdMixin, TimestampMixin, Base):
     password_require_digit: Mapped[bool] = mapped_column(default=False)
     password_require_symbol: Mapped[bool] = mapped_column(default=False)
     generate_random_passwords: Mapped[bool] = mapped_column(default=False)
+    # The built-in Administrator profile: it always holds every permission and is never deleted.
+    is_administrator: Mapped[bool] = mapped_column(default=False, server_default=false())
