@@ -94,13 +94,13 @@ def beyond(actor: Actor, permissions: Iterable[Permission | str]) -> list[str]:
 # -- acting on a user -------------------------------------------------------------------------
 
 
-def outranked(
-    actor: Actor, target: m.User, target_permissions: frozenset[Permission], field: list[str]
-) -> UserError | None:
-    """TARGET_OUTRANKS_ACTOR when the target holds a permission the actor lacks."""
-    if target.id == actor.principal.user_id:
+def outranked(actor: Actor, user_id: int, held: frozenset[Permission], field: list[str]) -> UserError | None:
+    """TARGET_OUTRANKS_ACTOR when the user named by `field` holds (`held`) a permission the
+    actor lacks. Every user a write names counts: the one changed, a copy source, a manager,
+    a skill's users."""
+    if user_id == actor.principal.user_id:
         return None
-    missing = beyond(actor, target_permissions)
+    missing = beyond(actor, held)
     if not missing:
         return None
     return UserError(
@@ -136,7 +136,7 @@ async def act_on(
     if user is None or not can_see(actor.principal, user.business_unit_id):
         raise Rejected([UserError([field], "NOT_FOUND", "No user with this ID in the business unit.")])
     held = (await held_by(session, [user.id]))[user.id]
-    problems = [outranked(actor, user, held, [field])]
+    problems = [outranked(actor, user.id, held, [field])]
     if master_only is not None:
         problems.append(master_protected(actor, user, [field], master_only))
     errors = [p for p in problems if p is not None]

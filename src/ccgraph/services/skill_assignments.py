@@ -96,9 +96,8 @@ class _Change:
         if self.side is not SKILL or not paths:
             return
         held = await authority.held_by(self.session, list(paths))
-        users = await self.session.execute(select(m.User).where(m.User.id.in_(list(paths))))
-        for user in users.scalars():
-            refused = authority.outranked(self.actor, user, held[user.id], paths[user.id])
+        for user_id, path in paths.items():
+            refused = authority.outranked(self.actor, user_id, held[user_id], path)
             if refused is not None:
                 self.errors.append(refused)
 

@@ -98,6 +98,8 @@ class Lookups:
             wanted[m.Skill].update(s for s, _ in values.get("skills") or () if s is not None)
             if values.get("username"):
                 names.add(values["username"])
+        # a manager is a user the write names: they may not outrank the actor
+        self.held.update(await authority.held_by(self.session, wanted[m.User] - self.held.keys()))
         for model, ids in wanted.items():
             for chunk in _chunks(sorted(ids)):
                 in_unit = (model.id.in_(chunk), model.business_unit_id == self.unit.id)
@@ -175,15 +177,16 @@ class _Checker:
         actor = self.actor
         found: list[UserError | None] = []
         if user is not None:
-            found.append(
-                authority.outranked(actor, user, self.lookups.held.get(user.id, frozenset()), ["id"])
-            )
+            found.append(authority.outranked(actor, user.id, self.lookups.held[user.id], ["id"]))
             touched = sorted(authority.MASTER_ONLY & values.keys())
             if touched:
                 path = COLLECTIONS.get(touched[0]) or BY_COLUMN[touched[0]].api_path
                 found.append(
                     authority.master_protected(actor, user, path, "username, email or security profiles")
                 )
+        manager = values.get("manager_id")
+        if manager is not None and self.lookups.has(m.User, manager):
+            found.append(authority.outranked(actor, manager, self.lookups.held[manager], ["managerId"]))
         if "skills" in values and (user is not None or values["skills"]):
             found.append(authority.required(actor, Permission.SKILLS_EDIT, ["skills"], "Giving skills"))
         return [e for e in found if e is not None]
