@@ -3,6 +3,7 @@ whatever the number of rows it is asked for."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.dataloader import DataLoader
+from strawberry.dataloader import DataLoader as StrawberryDataLoader
 
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
@@ -22,6 +23,17 @@ from ccgraph.services.pagination import (
     count_by_parent,
     fetch_pages_by_parent,
 )
+
+
+class DataLoader(StrawberryDataLoader):
+    """Strawberry's DataLoader, whose loads are shielded. Many fields await one cached future;
+    when graphql-core cancels one of them (a sibling failed into a non-null parent), asyncio
+    would cancel that shared future too, and every other field awaiting it would get a
+    CancelledError that no error handling catches, failing the whole request."""
+
+    def load(self, key: Any) -> Any:
+        return asyncio.shield(super().load(key))
+
 
 Db = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 # Loaders read: they give the columns of a row as a plain (read-only) row, whose attributes

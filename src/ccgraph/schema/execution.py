@@ -362,14 +362,7 @@ class PlannedExecutor(GuardedExecutor):
         handle_field_error = self.handle_field_error
         message = f"Expected Iterable, but did not find one for field '{name}'."
 
-        def many(value: Any, path: Path) -> Any:
-            if is_async_iterable(value):
-                info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
-                return self.complete_list_value(return_type, details, info, path, value, None)
-            if not is_iterable(value):
-                raise GraphQLError(message)
-            completed: list[Any] = []
-            pending: list[int] = []
+        def items(value: Any, path: Path, completed: list[Any], pending: list[int]) -> Any:
             info = None
             for index, entry in enumerate(value):
                 item_path = Path(path, index, None)
@@ -396,6 +389,21 @@ class PlannedExecutor(GuardedExecutor):
             if not pending:
                 return completed
             return self._gather(completed, pending)
+
+        def many(value: Any, path: Path) -> Any:
+            if is_async_iterable(value):
+                info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
+                return self.complete_list_value(return_type, details, info, path, value, None)
+            if not is_iterable(value):
+                raise GraphQLError(message)
+            completed: list[Any] = []
+            pending: list[int] = []
+            try:
+                return items(value, path, completed, pending)
+            except Exception:  # an item failed into this non-null list: settle the others
+                if pending:
+                    self.settle_in_background([completed[i] for i in pending])
+                raise
 
         return many
 
