@@ -239,3 +239,32 @@ async def test_no_path_reads_an_object_without_its_permission(app, api, admin, d
                     )
     assert set(seen) == {p[-1].landing for p in PATHS}  # every guarded type was read in full
     assert all(seen.values())
+
+
+def test_a_forbidden_relation_nulls_only_itself():
+    """Every field below the root that leads to a guarded object (directly, through a
+    connection, or through a wrapper such as EffectiveQueue) is nullable: a caller who may
+    not read that object still gets the rest of their answer."""
+
+    def guarded(type_: Any) -> bool:
+        node = connection_node(type_) if is_object_type(type_) else None
+        return type_.name in GUARDED or (node is not None and node.name in GUARDED)
+
+    def wrapper(type_: Any) -> bool:
+        fields = type_.fields.values() if is_object_type(type_) and not guarded(type_) else ()
+        return any(is_non_null_type(f.type) and guarded(get_named_type(f.type)) for f in fields)
+
+    strict = [
+        f"{name}.{field_name}"
+        for name, type_ in SDL.type_map.items()
+        if is_object_type(type_)
+        and not name.startswith("__")
+        and type_ not in (SDL.query_type, SDL.mutation_type)
+        and connection_node(type_) is None
+        and "cursor" not in type_.fields
+        and not wrapper(type_)
+        for field_name, field in type_.fields.items()
+        if is_non_null_type(field.type)
+        and (guarded(get_named_type(field.type)) or wrapper(get_named_type(field.type)))
+    ]
+    assert strict == []

@@ -58,7 +58,7 @@ class Skill(relay.Node):
         before: str | None = None,
         search: str | None = None,
         order_by: ProficiencyOrder | None = None,
-    ) -> ProficiencyConnection[LazyUser]:
+    ) -> ProficiencyConnection[LazyUser] | None:
         from ccgraph.schema.users import User
 
         loaders = info.context.loaders

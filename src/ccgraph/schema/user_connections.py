@@ -26,7 +26,7 @@ def users_field(loader: str, description: str) -> Any:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[LazyUser]:
+    ) -> Connection[LazyUser] | None:
         from ccgraph.schema.users import User
 
         loaders = info.context.loaders

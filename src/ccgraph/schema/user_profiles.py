@@ -51,11 +51,11 @@ class UserProfile(relay.Node):
         return PresenceStatus.from_row(row) if row else None
 
     @strawberry.field
-    async def queues(self, info: Info) -> list[Queue]:
+    async def queues(self, info: Info) -> list[Queue] | None:
         return [Queue.from_row(r) for r in await info.context.loaders.profile_queues.load(self.id)]
 
     @strawberry.field
-    async def work_streams(self, info: Info) -> list[WorkStream]:
+    async def work_streams(self, info: Info) -> list[WorkStream] | None:
         rows = await info.context.loaders.profile_work_streams.load(self.id)
         return [WorkStream.from_row(r) for r in rows]
 

@@ -148,14 +148,14 @@ class EffectiveSkill:
 class EffectiveSettings:
     capacity: EffectiveCapacity
     default_presence: EffectivePresence
-    queues: list[EffectiveQueue]
-    work_streams: list[EffectiveWorkStream]
+    queues: list[EffectiveQueue] | None
+    work_streams: list[EffectiveWorkStream] | None
     user_id: strawberry.Private[int]
 
     @strawberry.field(
         description="The user's active skills, most proficient first (skills are the user's own)."
     )
-    def skills(self, info: Info) -> list[EffectiveSkill]:
+    def skills(self, info: Info) -> list[EffectiveSkill] | None:
         return many(
             info.context.loaders.user_skill_list,
             self.user_id,
@@ -354,7 +354,7 @@ class User(relay.Node):
         )
 
     @strawberry.field
-    def business_unit(self, info: Info) -> BusinessUnit:
+    def business_unit(self, info: Info) -> BusinessUnit | None:
         return self._unit(info, BusinessUnit.from_row)
 
     @strawberry.field
@@ -368,7 +368,7 @@ class User(relay.Node):
     direct_reports = users_field("direct_reports", "Users whose manager this user is.")
 
     @strawberry.field
-    def security_profiles(self, info: Info) -> list[SecurityProfile]:
+    def security_profiles(self, info: Info) -> list[SecurityProfile] | None:
         return many(
             info.context.loaders.user_security_profiles,
             self.id,
@@ -394,11 +394,11 @@ class User(relay.Node):
         )
 
     @strawberry.field(description="The user's own queues, besides the profile's.")
-    def queues(self, info: Info) -> list[Queue]:
+    def queues(self, info: Info) -> list[Queue] | None:
         return many(info.context.loaders.user_queues, self.id, lambda rows: [Queue.from_row(r) for r in rows])
 
     @strawberry.field(description="The user's own work streams, besides the profile's.")
-    def work_streams(self, info: Info) -> list[WorkStream]:
+    def work_streams(self, info: Info) -> list[WorkStream] | None:
         return many(
             info.context.loaders.user_work_streams,
             self.id,
@@ -415,7 +415,7 @@ class User(relay.Node):
         before: str | None = None,
         search: str | None = None,
         order_by: ProficiencyOrder | None = None,
-    ) -> ProficiencyConnection[Skill]:
+    ) -> ProficiencyConnection[Skill] | None:
         loaders = info.context.loaders
         key = (self.id, page_args(first, after, last, before), search, (order_by or ProficiencyOrder()).key())
         counts = loaders.user_skills_count
