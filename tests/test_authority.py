@@ -5,6 +5,10 @@ bulk parity, and step-up for credential changes. The generated tests
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
+
 from sqlalchemy import func, select
 
 from ccgraph.db import models as m
@@ -292,3 +296,28 @@ async def test_mfa_enrollment_needs_the_current_password(app, api, admin, db):
     assert user.mfa_secret_encrypted is None
     right = (await api.data(enroll, {"p": PASSWORD}))["viewerMfaEnroll"]
     assert right["secret"] and right["userErrors"] == []
+
+
+async def test_an_export_leaves_out_what_its_reader_may_not_see(app, api, admin, db):
+    """A file is a path too: a team's, profile's or skill's name needs the permission that
+    `User.team` needs, so the export leaves those columns out (an import keeps them as they are)."""
+    await load_demo(db)
+    reader = await signed_in(app, api, db, "reader", [P.USERS_VIEW])
+    query = "{ usersExport(format: CSV) { base64 } }"
+
+    async def header() -> list[str]:
+        content = base64.b64decode((await api.data(query))["usersExport"]["base64"]).decode()
+        return next(csv.reader(io.StringIO(content)))
+
+    narrow = await header()
+    assert "username" in narrow and "manager" in narrow
+    hidden = {"team", "userProfile", "defaultPresence", "securityProfiles", "queues", "workStreams", "skills"}
+    assert not hidden & set(narrow)
+    profile = (
+        await db.execute(select(m.SecurityProfile).where(m.SecurityProfile.name == "reader profile"))
+    ).scalar_one()
+    profile.permissions = [p.value for p in Permission if p.name.endswith("_VIEW")]
+    db.add(profile)
+    await db.commit()
+    assert hidden <= set(await header())
+    assert reader.username == "reader"

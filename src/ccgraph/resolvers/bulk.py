@@ -212,5 +212,6 @@ async def users_export(
         )
         users = (await session.execute(stmt)).scalars().all()
         rows = await user_files.export_rows(session, unit, users)
-        content = user_files.render(user_files.headers(unit), rows, format)
+        header, rows = user_files.readable(info.context.principal, user_files.headers(unit), rows)
+        content = user_files.render(header, rows, format)
     return _file("users", format, content, len(rows))

@@ -7,11 +7,10 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from ccgraph.db import models as m
-from ccgraph.enums import Permission
 from ccgraph.schema.node import node_type
 
 
-@node_type(Permission.AUDIT_VIEW, "audit_event")
+@node_type(m.AuditEvent, "audit_event")
 @strawberry.type(description="Who did what to whom, when, with the changed fields before and after.")
 class AuditEvent(relay.Node):
     id: relay.NodeID[int]

@@ -4,7 +4,6 @@ import strawberry
 from strawberry import relay
 
 from ccgraph.db import models as m
-from ccgraph.enums import Permission
 from ccgraph.schema.node import node_type
 
 
@@ -24,7 +23,7 @@ class CustomFieldLabel:
     label: str
 
 
-@node_type(Permission.BUSINESS_UNITS_VIEW, "business_unit", business_unit_attr="id")
+@node_type(m.BusinessUnit, "business_unit", business_unit_attr="id")
 @strawberry.type(description="The tenant: every other object belongs to one business unit.")
 class BusinessUnit(relay.Node):
     id: relay.NodeID[int]

@@ -15,6 +15,7 @@ from strawberry.types import Info
 from ccgraph.enums import Permission
 from ccgraph.schema.errors import forbidden
 from ccgraph.schema.permissions import RequiresPermission, signed_in_principal
+from ccgraph.services import authority
 from ccgraph.services.errors import InputError
 from ccgraph.services.scope import can_see
 
@@ -33,17 +34,12 @@ class NodeKind:
 NODE_KINDS: dict[str, NodeKind] = {}
 
 
-def node_type(  # noqa: ANN201
-    permission: Permission,
-    loader: str,
-    business_unit_attr: str = "business_unit_id",
-    *,
-    self_readable: bool = False,
-):
-    """Class decorator: register a Strawberry node type (it must have `from_row`) and the
-    permission that guards reading it, by `node(id:)` or any other field (`self_readable`:
-    the viewer reads their own object without it). The type carries it as
-    `@requiresPermission` in the SDL."""
+def node_type(model: Any, loader: str, business_unit_attr: str = "business_unit_id"):  # noqa: ANN201
+    """Class decorator: register a Strawberry node type (it must have `from_row`) for the rows
+    of `model`, with the permission that guards reading them by `node(id:)` or any other field
+    (`authority.READ`). The type carries it as `@requiresPermission` in the SDL."""
+    permission = authority.READ[model]
+    self_readable = model is authority.SELF_READABLE
 
     def register(cls: type[N]) -> type[N]:
         NODE_KINDS[cls.__name__] = NodeKind(

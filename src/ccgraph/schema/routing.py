@@ -6,12 +6,11 @@ import strawberry
 from strawberry import relay
 
 from ccgraph.db import models as m
-from ccgraph.enums import Permission
 from ccgraph.schema.enums import BaseStatus, Channel
 from ccgraph.schema.node import node_type
 
 
-@node_type(Permission.QUEUES_VIEW, "queue")
+@node_type(m.Queue, "queue")
 @strawberry.type
 class Queue(relay.Node):
     id: relay.NodeID[int]
@@ -23,7 +22,7 @@ class Queue(relay.Node):
         return cls(id=row.id, name=row.name, description=row.description)
 
 
-@node_type(Permission.WORK_STREAMS_VIEW, "work_stream")
+@node_type(m.WorkStream, "work_stream")
 @strawberry.type(description="A work stream: the channel work arrives on.")
 class WorkStream(relay.Node):
     id: relay.NodeID[int]
@@ -35,7 +34,7 @@ class WorkStream(relay.Node):
         return cls(id=row.id, name=row.name, channel=row.channel)
 
 
-@node_type(Permission.PRESENCE_STATUSES_VIEW, "presence_status")
+@node_type(m.PresenceStatus, "presence_status")
 @strawberry.type(description="A presence status; a custom one maps to a base status.")
 class PresenceStatus(relay.Node):
     id: relay.NodeID[int]

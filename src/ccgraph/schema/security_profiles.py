@@ -22,7 +22,7 @@ class PasswordPolicy:
     )
 
 
-@node_type(PermissionValue.SECURITY_PROFILES_VIEW, "security_profile")
+@node_type(m.SecurityProfile, "security_profile")
 @strawberry.type(description="A named set of permissions and a password policy.")
 class SecurityProfile(relay.Node):
     id: relay.NodeID[int]

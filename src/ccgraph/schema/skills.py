@@ -8,7 +8,6 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ccgraph.db import models as m
-from ccgraph.enums import Permission
 from ccgraph.schema.enums import ProficiencyOrder
 from ccgraph.schema.node import node_type
 from ccgraph.schema.relay import Edge, PageInfo, nested_connection, page_args
@@ -22,7 +21,7 @@ LazyUser = Annotated["User", strawberry.lazy("ccgraph.schema.users")]
 T = TypeVar("T")
 
 
-@node_type(Permission.SKILLS_VIEW, "skill")
+@node_type(m.Skill, "skill")
 @strawberry.type
 class Skill(relay.Node):
     id: relay.NodeID[int]

@@ -4,12 +4,11 @@ import strawberry
 from strawberry import relay
 
 from ccgraph.db import models as m
-from ccgraph.enums import Permission
 from ccgraph.schema.node import node_type
 from ccgraph.schema.user_connections import users_field
 
 
-@node_type(Permission.TEAMS_VIEW, "team")
+@node_type(m.Team, "team")
 @strawberry.type
 class Team(relay.Node):
     id: relay.NodeID[int]

@@ -5,7 +5,6 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ccgraph.db import models as m
-from ccgraph.enums import Permission
 from ccgraph.schema.enums import Channel
 from ccgraph.schema.node import node_type
 from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
@@ -22,7 +21,7 @@ def channel_values(values: dict[str, int] | None) -> list[ChannelValue]:
     return [ChannelValue(channel=Channel(k), value=v) for k, v in sorted((values or {}).items())]
 
 
-@node_type(Permission.USER_PROFILES_VIEW, "user_profile")
+@node_type(m.UserProfile, "user_profile")
 @strawberry.type(description="A template of routing properties that many users inherit.")
 class UserProfile(relay.Node):
     id: relay.NodeID[int]

@@ -166,7 +166,7 @@ class EffectiveSettings:
         )
 
 
-@node_type(PermissionValue.USERS_VIEW, "user", self_readable=True)
+@node_type(m.User, "user")
 @strawberry.type(description="An agent, supervisor or administrator.")
 class User(relay.Node):
     id: relay.NodeID[int]

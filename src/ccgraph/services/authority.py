@@ -49,6 +49,21 @@ LAST_ADMINISTRATOR = "LAST_ADMINISTRATOR"
 
 # -- reading ----------------------------------------------------------------------------------
 
+# The permission that guards reading each kind of object, wherever it is reached.
+READ: dict[Any, Permission] = {
+    m.User: Permission.USERS_VIEW,
+    m.Team: Permission.TEAMS_VIEW,
+    m.UserProfile: Permission.USER_PROFILES_VIEW,
+    m.Queue: Permission.QUEUES_VIEW,
+    m.WorkStream: Permission.WORK_STREAMS_VIEW,
+    m.PresenceStatus: Permission.PRESENCE_STATUSES_VIEW,
+    m.Skill: Permission.SKILLS_VIEW,
+    m.SecurityProfile: Permission.SECURITY_PROFILES_VIEW,
+    m.BusinessUnit: Permission.BUSINESS_UNITS_VIEW,
+    m.AuditEvent: Permission.AUDIT_VIEW,
+}
+SELF_READABLE = m.User  # the viewer reads their own user without USERS_VIEW
+
 
 def readable(principal: Principal | None, permission: Permission) -> bool:
     """Whether `principal` reads every object of the kind `permission` guards. A principal that

@@ -19,8 +19,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ccgraph.auth.principal import Principal
 from ccgraph.db import models as m
 from ccgraph.enums import AccessMode, Channel, DeliveryMode, PhoneType
+from ccgraph.services import authority
 from ccgraph.services import user_lifecycle as lifecycle
 from ccgraph.services.auth import normalize_username
 from ccgraph.services.errors import UserError
@@ -455,6 +457,28 @@ def _cell_out(column: str, value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     return value
+
+
+# Columns that name objects of a guarded kind, with the model whose read permission they need.
+NAMING = (
+    {column: model for column, (_, model, _) in NAMED.items()}
+    | {column: model for column, (_, model) in NAMED_LISTS.items()}
+    | {"skills": m.Skill}
+)
+
+
+def readable(
+    principal: Principal, header: list[str], rows: list[list[Any]]
+) -> tuple[list[str], list[list[Any]]]:
+    """The export without the columns that name objects the reader may not see (a team's name
+    needs TEAMS_VIEW as `User.team` does); importing it back leaves those columns as they are."""
+    columns = [f.column for f in FIELDS] + list(NAMED_LISTS) + ["skills", VERSION]
+    keep = [
+        i
+        for i, column in enumerate(columns)
+        if column not in NAMING or authority.readable(principal, authority.READ[NAMING[column]])
+    ]
+    return [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
 
 
 def render(header: list[str], rows: list[list[Any]], fmt: FileFormat) -> bytes:
