@@ -19,7 +19,7 @@ from ccgraph.config import Settings
 from ccgraph.db.base import utcnow
 from ccgraph.db.engine import begin_write
 from ccgraph.db.models import AccessKey, LoginAttempt, SecurityProfile, Session, User, user_security_profiles
-from ccgraph.enums import Permission
+from ccgraph.services import authority
 from ccgraph.services.errors import UserError
 
 # Said for an unknown username and a wrong password alike: it never tells which.
@@ -195,9 +195,7 @@ async def _principal(
         await session.rollback()
         return None
     credential_id, seen, user_id, username, business_unit_id, master, must_change, _ = rows[0]
-    permissions = frozenset(
-        Permission(p) for *_, granted in rows for p in (granted or ()) if p in Permission.__members__
-    )
+    permissions = authority.permissions_of(granted for *_, granted in rows)
     if seen is None or now - seen > LAST_SEEN_RESOLUTION:
         try:  # best effort: a busy database must not refuse the request for a timestamp
             await begin_write(session)
@@ -272,7 +270,7 @@ async def principal_for_user(session: AsyncSession, username: str | None = None)
         .scalars()
         .all()
     )
-    permissions = frozenset(Permission(p) for ps in granted for p in ps or () if p in Permission.__members__)
+    permissions = authority.permissions_of(granted)
     principal = Principal(
         user.id, user.username, user.business_unit_id, permissions, is_master_admin=user.is_master_admin
     )
