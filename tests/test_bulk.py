@@ -8,7 +8,7 @@ import json
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ccgraph.db import models as m
 from ccgraph.enums import Permission
@@ -250,24 +250,37 @@ async def test_template_carries_the_units_labels(admin_api, db):
         assert "Marital Status" in header and "Custom 1" not in header and "skills" in header
 
 
-async def test_formulas_in_xlsx_are_text(admin_api, db):
+@pytest.mark.parametrize("fmt", ["CSV", "XLSX"])
+async def test_formula_looking_text_is_exported_quoted_and_imports_back_unchanged(admin_api, db, fmt):
+    """OWASP CSV injection: a cell that starts with = + - @ tab or CR is exported with a
+    leading quote, so a spreadsheet shows it as text; importing the file takes the quote off."""
     await setup(db)
-    row = rows(1)[0]
-    row[8] = '=HYPERLINK("http://evil")'
-    data = await upload(admin_api, xlsx_bytes([HEADER, row]), fmt="XLSX")
-    assert data["created"] == 1
-    value = (await db.execute(select(m.User.custom_1).where(m.User.username == "agent1"))).scalar_one()
-    assert value == '=HYPERLINK("http://evil")'
-    exported = (await admin_api.data("{ usersExport(format: XLSX) { base64 } }"))["usersExport"]["base64"]
-    sheet = load_workbook(io.BytesIO(base64.b64decode(exported))).active
-    cell = next(c for c in sheet.iter_rows(min_row=2) if c[0].value == "agent1")[
-        HEADER.index("Marital Status") + 0
-    ]
-    assert [c for c in sheet[1]][0].value == "username"
-    assert any(
-        c.data_type == "s" and str(c.value).startswith("=HYPERLINK") for r in sheet.iter_rows() for c in r
-    )
-    del cell
+    values = ['=HYPERLINK("http://evil")', "+1 555", "-2+3", "@SUM(A1)", "=1+1", "'quoted", "plain"]
+    made = rows(len(values))
+    for row, value in zip(made, values, strict=True):
+        row[8] = value
+    content = xlsx_bytes([HEADER, *made]) if fmt == "XLSX" else csv_bytes([HEADER, *made])
+    assert (await upload(admin_api, content, fmt=fmt))["created"] == len(values)
+    stored = dict((await db.execute(select(m.User.username, m.User.custom_1))).all())
+    assert [stored[f"agent{i}"] for i in range(1, len(values) + 1)] == values
+    query = f"{{ usersExport(format: {fmt}) {{ base64 }} }}"
+    exported = base64.b64decode((await admin_api.data(query))["usersExport"]["base64"])
+    if fmt == "XLSX":
+        sheet = load_workbook(io.BytesIO(exported)).active
+        cells = [c for r in sheet.iter_rows() for c in r if isinstance(c.value, str)]
+        assert all(c.data_type == "s" for c in cells)
+        texts = [c.value for c in cells]
+    else:
+        texts = [c for r in csv.reader(io.StringIO(exported.decode())) for c in r]
+    assert '\'=HYPERLINK("http://evil")' in texts and "''quoted" in texts and "plain" in texts
+    assert not any(t.startswith(("=", "+", "-", "@", "\t")) for t in texts)
+    await db.execute(update(m.User).where(m.User.username.like("agent%")).values(custom_1="changed"))
+    await db.commit()
+    data = await upload(admin_api, exported, fmt=fmt, mode="UPDATE")
+    assert data["failed"] == 0, data
+    db.expire_all()
+    stored = dict((await db.execute(select(m.User.username, m.User.custom_1))).all())
+    assert [stored[f"agent{i}"] for i in range(1, len(values) + 1)] == values
 
 
 @pytest.mark.parametrize(

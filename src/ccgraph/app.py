@@ -6,13 +6,12 @@ import asyncio
 import contextlib
 import gc
 import logging
-import re
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -21,6 +20,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from strawberry import UNSET
 from strawberry.asgi import GraphQL
 
 from ccgraph.auth.passwords import Passwords
@@ -29,13 +29,17 @@ from ccgraph.auth.secret_box import SecretBox
 from ccgraph.config import Settings
 from ccgraph.context import Context
 from ccgraph.db.engine import create_engine, session_factory
-from ccgraph.http import Guard
+from ccgraph.http import Guard, refusal
 from ccgraph.schema.schema import build_schema
 from ccgraph.services.auth import principal_for_access_key, principal_for_token
 from ccgraph.services.mail import MailSender
+from ccgraph.services.outage import unreachable
 
 log = logging.getLogger("ccgraph")
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class ServiceUnavailable(Exception):  # noqa: N818
+    """The database cannot be reached: the request is answered 503, not masked."""
 
 
 class GraphQLApp(GraphQL):
@@ -61,12 +65,44 @@ class GraphQLApp(GraphQL):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson: invalid UTF-8 and nesting deeper than 1,024 are JSON errors (400), not
+        crashes. The body must be an object (or a batch's list), and no string may hold a NUL
+        byte: no database stores one."""
+        value = orjson.loads(data)
+        if not isinstance(value, dict | list):
+            raise BadRequest("BAD_REQUEST", "The body must be a JSON object with a `query` string.")
+        if _has_nul(value):
+            raise BadRequest("BAD_USER_INPUT", "Strings may not contain NUL (\\u0000) characters.")
+        return value
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Strawberry's run, with every refusal of the request as a whole in JSON with a code
+        and the request id (Strawberry answers those in plain text)."""
+        request_id = getattr(request.state, "request_id", None) if hasattr(request, "state") else None
+        try:
+            return await super().run(request, context, root_value)
+        except BadRequest as bad:
+            return _json(400, refusal(bad.code, str(bad), request_id))
+        except HTTPException as exc:
+            code = HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
+            status = 415 if exc.reason == "Unsupported content type" else exc.status_code
+            return _json(
+                status, refusal("UNSUPPORTED_MEDIA_TYPE" if status == 415 else code, exc.reason, request_id)
+            )
+        except ServiceUnavailable:
+            message = f"The database cannot be reached; nothing was done (request id {request_id})."
+            return _json(503, refusal("SERVICE_UNAVAILABLE", message, request_id))
+
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        incoming = request.headers.get("x-request-id", "")
-        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        response.headers["x-request-id"] = request_id
-        principal = await self._principal(request)
-        request.state.request_id = request_id  # for the access log
+        request_id = request.state.request_id
+        try:
+            principal = await self._principal(request)
+        except Exception as exc:
+            if unreachable(exc):
+                log.warning("database unreachable (request id %s): %s", request_id, exc.__class__.__name__)
+                raise ServiceUnavailable from exc
+            raise
         request.state.user = principal.username if principal else None
         return Context(
             request=request,
@@ -84,7 +120,7 @@ class GraphQLApp(GraphQL):
         """`Authorization: Bearer <token>` for people, `AccessKey <id>:<secret>` for partners."""
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         credentials = credentials.strip()
-        if not credentials:
+        if not credentials or "\x00" in credentials:
             return None
         async with self.sessions() as session:
             if scheme.lower() == "bearer":
@@ -93,6 +129,29 @@ class GraphQLApp(GraphQL):
                 key_id, _, secret = credentials.partition(":")
                 return await principal_for_access_key(session, key_id, secret) if secret else None
         return None
+
+
+class BadRequest(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
+
+
+def _json(status: int, body: bytes) -> Response:
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -104,9 +163,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     mail_sender = MailSender(settings, sessions)
 
     async def healthz(_request: Request) -> Response:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        """Liveness: the process answers. It does not touch the database, so an outage does
+        not get a healthy process restarted."""
         return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        """Readiness: the database answers, within `db_connect_timeout_seconds`."""
+        try:
+            async with asyncio.timeout(settings.db_connect_timeout_seconds), engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            return JSONResponse(
+                {"status": "unavailable", "database": exc.__class__.__name__}, status_code=503
+            )
+        return JSONResponse({"status": "ready", "database": "ok"})
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -133,7 +205,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         )
     app = Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)],
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
         middleware=middleware,
         lifespan=lifespan,
     )

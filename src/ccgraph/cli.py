@@ -87,7 +87,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
     from ccgraph.enums import Permission
     from ccgraph.services.auth import principal_for_user
-    from ccgraph.services.user_files import FileFormat, ImportMode, import_users
+    from ccgraph.services.user_files import FileFormat, FileLimits, ImportMode, import_users
     from ccgraph.services.writes import Actor
 
     path = Path(args.file)
@@ -123,7 +123,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 content,
                 fmt,
                 ImportMode(args.mode.upper()),
-                max_rows=settings.max_import_rows,
+                limits=FileLimits.of(settings),
                 atomic=not args.no_atomic,
                 validate_only=args.validate_only,
                 progress=progress,

@@ -27,6 +27,8 @@ class Settings:
     argon2_parallelism: int = 1
     sqlite_busy_timeout_ms: int = 5000
     db_pool_size: int = 10
+    # How long to wait for PostgreSQL to accept a connection (and /readyz for an answer).
+    db_connect_timeout_seconds: float = 5.0
     db_echo: bool = False
     # Encrypts MFA secrets at rest. Required in production; development falls back to a fixed key.
     secret_key: str = ""
@@ -60,6 +62,7 @@ class Settings:
     # Bulk user files.
     max_upload_bytes: int = 10 * 1024 * 1024
     max_import_rows: int = 10_000
+    max_import_unzipped_bytes: int = 100 * 1024 * 1024  # an XLSX workbook, unpacked
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

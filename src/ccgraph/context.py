@@ -17,6 +17,7 @@ from ccgraph.auth.passwords import Passwords
 from ccgraph.auth.principal import Principal
 from ccgraph.auth.secret_box import SecretBox
 from ccgraph.config import Settings
+from ccgraph.db.engine import carry_write_gate
 from ccgraph.services.writes import Actor
 
 if TYPE_CHECKING:
@@ -53,11 +54,14 @@ class Context:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """The session for a write, one write at a time in this process (the write gate: on
-        SQLite a waiting writer queues here instead of spinning on the database lock while
-        the event loop serves others). Afterwards the loaders start afresh, since what they
-        cached before the write may no longer be true."""
-        async with self.write_gate, self.db() as session:
+        """The session for a write. On SQLite it carries the process's write gate, which
+        `begin_write` takes for the write transaction alone: a waiting writer queues there
+        instead of spinning on the database lock while the event loop serves others, and
+        reading a file, checking rows or hashing passwords happen before it. Afterwards the
+        loaders start afresh, since what they cached before the write may no longer be true."""
+        async with self.db() as session:
+            if isinstance(self.write_gate, asyncio.Lock):
+                carry_write_gate(session, self.write_gate)
             yield session
         self._loaders = None
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+import uuid
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -15,6 +17,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ccgraph.config import Settings
 
 access_log = logging.getLogger("ccgraph.access")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def refusal(code: str, message: str, request_id: str | None, **extensions: Any) -> bytes:
+    """The JSON body of a request the server will not run: a GraphQL error with a code and the
+    request id, whatever went wrong (a bad body, an outage, a size)."""
+    return json.dumps(
+        {
+            "errors": [
+                {"message": message, "extensions": {"code": code, "requestId": request_id, **extensions}}
+            ]
+        }
+    ).encode()
 
 
 class BodyTooLarge(Exception):  # noqa: N818
@@ -48,7 +63,10 @@ class Guard:
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
         state = scope.setdefault("state", {})
-        length = dict(scope.get("headers") or ()).get(b"content-length")
+        request_headers = dict(scope.get("headers") or ())
+        incoming = request_headers.get(b"x-request-id", b"").decode("latin-1")
+        state["request_id"] = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        length = request_headers.get(b"content-length")
         received = 0
 
         async def guarded_receive() -> Message:
@@ -66,6 +84,7 @@ class Guard:
                 for key, value in self.headers:
                     if key.decode() not in headers:
                         headers.append(key.decode(), value.decode())
+                headers["x-request-id"] = state["request_id"]
             await send(message)
 
         try:
@@ -75,25 +94,26 @@ class Guard:
         except BodyTooLarge:
             if status["sent"]:
                 raise
-            await self._refuse(guarded_send)
+            message = f"The request body is larger than {self.limit} bytes."
+            await self._refuse(guarded_send, 413, refusal("REQUEST_TOO_LARGE", message, state["request_id"]))
+        except Exception:
+            # A fault no layer below answered: JSON with the request id, the details in the log.
+            access_log.exception("unhandled error (request id %s)", state["request_id"])
+            if status["sent"]:
+                raise
+            message = f"Internal server error (request id {state['request_id']})."
+            await self._refuse(
+                guarded_send, 500, refusal("INTERNAL_SERVER_ERROR", message, state["request_id"])
+            )
         finally:
             self._log(scope, state, status["code"], started)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"The request body is larger than {self.limit} bytes.",
-                        "extensions": {"code": "REQUEST_TOO_LARGE"},
-                    }
-                ]
-            }
-        ).encode()
+    @staticmethod
+    async def _refuse(send: Send, status: int, body: bytes) -> None:
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -28,8 +29,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         "max_overflow": settings.db_pool_size,
         "pool_pre_ping": True,
     }
+    kwargs["connect_args"] = {"timeout": settings.db_connect_timeout_seconds}
     if settings.database_schema:
-        kwargs["connect_args"] = {"server_settings": {"search_path": settings.database_schema}}
+        kwargs["connect_args"]["server_settings"] = {"search_path": settings.database_schema}
     return create_async_engine(url, **kwargs)
 
 
@@ -57,15 +59,47 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 _WRITE_OPTION = "ccgraph_write"
 
 
+WRITE_GATE = "ccgraph_write_gate"
+
+
 async def begin_write(session: AsyncSession) -> None:
     """Start the session's transaction as a write transaction.
 
     Call it first in a use case that writes; on PostgreSQL it is an ordinary BEGIN. What the
     session still holds from before (a read, or a validate-only write) is rolled back.
+
+    Where the session carries a write gate (SQLite: one writer at a time, see
+    `Context.write`), it is taken here and given back when the transaction ends, so it is
+    held for the writes themselves: not while a use case reads, checks a file or hashes.
     """
     if session.in_transaction():
         await session.rollback()
-    await session.connection(execution_options={_WRITE_OPTION: True})
+    gate = session.info.get(WRITE_GATE)
+    if gate is not None and not session.info.get(_GATE_HELD):
+        await gate.acquire()
+        session.info[_GATE_HELD] = True
+    try:
+        await session.connection(execution_options={_WRITE_OPTION: True})
+    except BaseException:
+        if not session.in_transaction() and session.info.pop(_GATE_HELD, False):
+            gate.release()  # no transaction began, so none will end to give it back
+        raise
+
+
+def carry_write_gate(session: AsyncSession, gate: asyncio.Lock) -> None:
+    """Let `begin_write` take `gate`; it is released when the session's transaction ends."""
+    session.info[WRITE_GATE] = gate
+    sync = session.sync_session
+    if not event.contains(sync, "after_transaction_end", _release_gate):
+        event.listen(sync, "after_transaction_end", _release_gate)
+
+
+def _release_gate(sync_session: Any, transaction: Any) -> None:
+    if transaction.parent is None and sync_session.info.pop(_GATE_HELD, False):
+        sync_session.info[WRITE_GATE].release()
+
+
+_GATE_HELD = "ccgraph_write_gate_held"
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -131,7 +131,7 @@ async def users_import(info: Info, input: b.UsersImportInput) -> b.UsersImportPa
             content,
             input.format,
             input.mode,
-            max_rows=ctx.settings.max_import_rows,
+            limits=user_files.FileLimits.of(ctx.settings),
             business_unit_id=unit,
             atomic=input.atomic,
             validate_only=input.validate_only,

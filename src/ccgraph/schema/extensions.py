@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from strawberry.extensions import SchemaExtension
 
 from ccgraph.services.errors import InputError
+from ccgraph.services.outage import unreachable
 
 log = logging.getLogger("ccgraph.errors")
 
@@ -44,7 +45,22 @@ class ErrorPolicy(SchemaExtension):
     def _shown(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
-            return error  # validation errors and our own coded errors
+            return error  # our own coded errors
+        if unreachable(original):
+            context = self.execution_context.context
+            response = getattr(context, "response", None)
+            if response is not None:
+                response.status_code = 503
+            request_id = getattr(context, "request_id", None)
+            log.warning("database unreachable (request id %s): %s", request_id, original.__class__.__name__)
+            return GraphQLError(
+                f"The database cannot be reached (request id {request_id}); retry later.",
+                error.nodes,
+                error.source,
+                error.positions,
+                error.path,
+                extensions={"code": "SERVICE_UNAVAILABLE", "requestId": request_id},
+            )
         if isinstance(original, OperationalError) and "locked" in str(original):
             return GraphQLError(
                 "The database is busy; nothing was written. Retry in a moment.",
@@ -73,3 +89,21 @@ class ErrorPolicy(SchemaExtension):
             error.path,
             extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
         )
+
+
+def coded(error: GraphQLError) -> None:
+    """A parse or validation error (or a variable that does not coerce) gets a code a client
+    can branch on, Apollo's names; an error that has one keeps it."""
+    message = error.message
+    raised = error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+    if (error.extensions or {}).get("code") or (raised and not message.startswith("Variable '$")):
+        return  # coded already, or a resolver's exception (ErrorPolicy decides what it shows)
+    if message.startswith("Syntax Error"):
+        code = "TOO_MANY_TOKENS" if "tokens" in message else "GRAPHQL_PARSE_FAILED"
+    elif message.startswith("Variable '$"):
+        code = "BAD_USER_INPUT"
+    elif "introspection" in message.lower():
+        code = "INTROSPECTION_DISABLED"
+    else:
+        code = "GRAPHQL_VALIDATION_FAILED"
+    error.extensions = {**(error.extensions or {}), "code": code}

@@ -19,6 +19,7 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationContext,
     ValidationRule,
     get_named_type,
@@ -37,49 +38,66 @@ def _is_list(type_: Any) -> bool:
     return is_list_type(type_.of_type if is_non_null_type(type_) else type_)
 
 
+CEILING = 10**15  # any measure beyond every limit is reported as this: no arithmetic overflows
+
+
+def _cap(value: int) -> int:
+    return min(value, CEILING)
+
+
 class _Measure:
+    """Depth, cost and aliases of an operation, linear in the document: each fragment is
+    measured once (`fragments`), and its spreads add its figures instead of walking it again,
+    so fragments that spread each other twice over cannot double the work per level."""
+
     def __init__(self, context: ValidationContext) -> None:
         self.context = context
-        self.aliases = 0
+        self.fragments: dict[str, tuple[int, int, int]] = {}
+        self.visits = 0  # selection sets walked: at most one per fragment and per field
 
-    def selections(
-        self, selection_set: SelectionSetNode | None, parent: Any, seen: frozenset[str]
-    ) -> Iterator[tuple[FieldNode, Any]]:
+    def walk(self, selection_set: SelectionSetNode | None, parent: Any) -> tuple[int, int, int]:
+        """(depth, cost, aliases) of a selection set."""
+        depth = cost = aliases = 0
         if selection_set is None:
-            return
+            return depth, cost, aliases
+        self.visits += 1
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                yield selection, parent
+                inner = self._field(selection, parent)
             elif isinstance(selection, InlineFragmentNode):
-                inner = parent
-                if selection.type_condition is not None:
-                    inner = self.context.schema.get_type(selection.type_condition.name.value) or parent
-                yield from self.selections(selection.selection_set, inner, seen)
-            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-                fragment = self.context.get_fragment(selection.name.value)
-                if fragment is not None:
-                    inner = self.context.schema.get_type(fragment.type_condition.name.value) or parent
-                    yield from self.selections(fragment.selection_set, inner, seen | {selection.name.value})
-
-    def walk(
-        self, selection_set: SelectionSetNode | None, parent: Any, seen: frozenset[str] = frozenset()
-    ) -> tuple[int, int]:
-        """(depth, cost) of a selection set."""
-        depth, cost = 0, 0
-        for node, parent_type in self.selections(selection_set, parent, seen):
-            name = node.name.value
-            if node.alias is not None:
-                self.aliases += 1
-            if name.startswith("__"):
+                condition = selection.type_condition
+                inner_type = self.context.schema.get_type(condition.name.value) if condition else None
+                inner = self.walk(selection.selection_set, inner_type or parent)
+            elif isinstance(selection, FragmentSpreadNode):
+                inner = self._fragment(selection.name.value, parent)
+            else:
                 continue
-            field = parent_type.fields.get(name) if isinstance(parent_type, GraphQLObjectType) else None
-            child_type = get_named_type(field.type) if field is not None else None
-            inner_depth, inner_cost = self.walk(node.selection_set, child_type, seen)
-            depth = max(depth, 1 + inner_depth)
-            # a connection's edges are its page, already counted by the connection's size
-            in_page = getattr(parent_type, "name", "").endswith("Connection")
-            cost += 1 + (1 if in_page else self._multiplier(node, field)) * inner_cost
-        return depth, cost
+            depth = max(depth, inner[0])
+            cost = _cap(cost + inner[1])
+            aliases = _cap(aliases + inner[2])
+        return depth, cost, aliases
+
+    def _fragment(self, name: str, parent: Any) -> tuple[int, int, int]:
+        if name not in self.fragments:
+            self.fragments[name] = (0, 0, 0)  # a cycle (refused by validation) adds nothing
+            fragment = self.context.get_fragment(name)
+            if fragment is not None:
+                inner_type = self.context.schema.get_type(fragment.type_condition.name.value) or parent
+                self.fragments[name] = self.walk(fragment.selection_set, inner_type)
+        return self.fragments[name]
+
+    def _field(self, node: FieldNode, parent_type: Any) -> tuple[int, int, int]:
+        name = node.name.value
+        aliases = 1 if node.alias is not None else 0
+        if name.startswith("__"):
+            return 0, 0, aliases
+        field = parent_type.fields.get(name) if isinstance(parent_type, GraphQLObjectType) else None
+        child_type = get_named_type(field.type) if field is not None else None
+        depth, cost, inner_aliases = self.walk(node.selection_set, child_type)
+        # a connection's edges are its page, already counted by the connection's size
+        in_page = getattr(parent_type, "name", "").endswith("Connection")
+        multiplier = 1 if in_page else self._multiplier(node, field)
+        return depth + 1, _cap(1 + multiplier * cost), _cap(aliases + inner_aliases)
 
     def _multiplier(self, node: FieldNode, field: Any) -> int:
         if field is None:
@@ -89,17 +107,27 @@ class _Measure:
             for argument in node.arguments or ():
                 if argument.name.value in ("first", "last"):
                     value = argument.value
-                    size = int(value.value) if isinstance(value, IntValueNode) else MAX_PAGE_SIZE
+                    size = _cap(int(value.value)) if isinstance(value, IntValueNode) else MAX_PAGE_SIZE
             return max(size if size is not None else DEFAULT_PAGE_SIZE, 1)
         return LIST_ESTIMATE if _is_list(field.type) else 1
 
 
 def limits_rule(settings: Settings) -> type[ValidationRule]:
     class QueryLimitsRule(ValidationRule):
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            if "\x00" in node.value:  # no database stores it: refused before anything runs
+                self.report_error(
+                    GraphQLError(
+                        "Strings may not contain NUL (\\u0000) characters.",
+                        node,
+                        extensions={"code": "BAD_USER_INPUT"},
+                    )
+                )
+
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
             root = self.context.schema.get_root_type(node.operation)
             measure = _Measure(self.context)
-            depth, cost = measure.walk(node.selection_set, root)
+            depth, cost, aliases = measure.walk(node.selection_set, root)
             name = node.name.value if node.name else "the operation"
             if depth > settings.max_query_depth:
                 self.report_error(
@@ -113,15 +141,14 @@ def limits_rule(settings: Settings) -> type[ValidationRule]:
                         },
                     )
                 )
-            if measure.aliases > settings.max_query_aliases:
+            if aliases > settings.max_query_aliases:
                 self.report_error(
                     GraphQLError(
-                        f"{name} uses {measure.aliases} aliases; "
-                        f"at most {settings.max_query_aliases} are allowed.",
+                        f"{name} uses {aliases} aliases; at most {settings.max_query_aliases} are allowed.",
                         node,
                         extensions={
                             "code": "TOO_MANY_ALIASES",
-                            "aliases": measure.aliases,
+                            "aliases": aliases,
                             "limit": settings.max_query_aliases,
                         },
                     )

@@ -27,7 +27,7 @@ from ccgraph.resolvers import users as user_resolvers
 from ccgraph.schema.auth import LoginPayload, LogoutPayload
 from ccgraph.schema.business_units import BusinessUnit
 from ccgraph.schema.execution import GuardedExecutor, PlannedExecutor
-from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle
+from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle, coded
 from ccgraph.schema.limits import QueryLimits, limits_rule
 from ccgraph.schema.node import NODE_KINDS, resolve_node
 from ccgraph.schema.permissions import mark_read_permissions, requires, signed_in
@@ -279,7 +279,10 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """ErrorPolicy logs what is unexpected; errors the client caused are not logged."""
+        """ErrorPolicy logs what is unexpected; errors the client caused are not logged, and
+        get their code here (this sees the errors of parsing and validation too)."""
+        for error in errors:
+            coded(error)
 
 
 def build_schema(settings: Settings | None = None) -> Schema:

@@ -66,11 +66,8 @@ class Ordering:
             values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
             if not isinstance(values, list) or len(values) != len(self.columns):
                 raise ValueError
-            return tuple(
-                datetime.fromisoformat(v) if isinstance(c.type, UtcDateTime) else v
-                for c, v in zip(self.columns, values, strict=True)
-            )
-        except (ValueError, binascii.Error, UnicodeDecodeError, TypeError) as exc:
+            return tuple(_key(c, v) for c, v in zip(self.columns, values, strict=True))
+        except (ValueError, binascii.Error, UnicodeDecodeError, TypeError, NotImplementedError) as exc:
             raise InputError(argument, "is not a cursor of this list") from exc
 
     def after(self, argument: str, cursor: str) -> ColumnElement[bool]:
@@ -82,6 +79,32 @@ class Ordering:
         key = tuple_(*self.columns)
         value = tuple_(*self.decode(argument, cursor))
         return key > value if self.descending else key < value
+
+
+INT64 = 2**63
+
+
+def _key(column: Any, value: Any) -> Any:
+    """A cursor's value for `column`, of the column's type, or ValueError: a forged cursor
+    never reaches the database (as a dict, a float for an integer, a string with NUL...)."""
+    if value is None and getattr(column, "nullable", True):
+        return None
+    if isinstance(column.type, UtcDateTime):
+        if not isinstance(value, str):
+            raise ValueError
+        return datetime.fromisoformat(value)
+    kind = column.type.python_type
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and -INT64 <= value < INT64
+    elif kind is str:
+        ok = isinstance(value, str) and "\x00" not in value
+    else:
+        ok = False
+    if not ok:
+        raise ValueError
+    return value
 
 
 def _jsonable(value: Any) -> Any:

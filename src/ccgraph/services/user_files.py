@@ -9,10 +9,12 @@ References are by name (team, user profile, security profiles...), lists are sep
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import enum
 import io
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.auth.principal import Principal
+from ccgraph.config import Settings
 from ccgraph.db import models as m
 from ccgraph.enums import AccessMode, Channel, DeliveryMode, PhoneType
 from ccgraph.services import authority
@@ -48,9 +51,10 @@ class ImportMode(enum.Enum):
 class FileProblem(ValueError):
     """The file as a whole cannot be read: too big, not UTF-8, unknown columns..."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, rows_read: int | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.rows_read = rows_read  # how far reading went before it stopped
 
 
 # How a column's text becomes a value, and back.
@@ -113,41 +117,108 @@ def _columns(unit: m.BusinessUnit) -> dict[str, str]:
     return mapping
 
 
+# --- formulas ---------------------------------------------------------------------------------
+
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"), and the quote that marks
+# such a text as text. Export puts the quote before it; import takes it off, so the value
+# round-trips; a text that starts with the quote itself gets one more, for the same reason.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+
+
+def escape(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith((*FORMULA_START, QUOTE)):
+        return QUOTE + value
+    return value
+
+
+def unescape(text: str) -> str:
+    if text.startswith(QUOTE) and text[1:].startswith((*FORMULA_START, QUOTE)):
+        return text[1:]
+    return text
+
+
 # --- reading files ----------------------------------------------------------------------------
 
 
-def read_table(content: bytes, fmt: FileFormat, max_rows: int) -> tuple[list[str], list[list[str]]]:
+@dataclass(frozen=True, slots=True)
+class FileLimits:
+    """What a file may make the server read. Rows are counted while they are read, never
+    after; a workbook is measured from its zip directory before anything is inflated."""
+
+    rows: int = 10_000
+    unzipped_bytes: int = 100 * 1024 * 1024
+    sheets: int = 50
+    columns: int = 256
+
+    @classmethod
+    def of(cls, settings: Settings) -> FileLimits:
+        return cls(rows=settings.max_import_rows, unzipped_bytes=settings.max_import_unzipped_bytes)
+
+
+def read_table(content: bytes, fmt: FileFormat, limits: FileLimits) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows of a file, read one row at a time up to the limits. CPU-bound:
+    callers run it in a worker thread."""
     if fmt is FileFormat.CSV:
         try:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise FileProblem("ENCODING", f"The file is not UTF-8 text (byte {exc.start}).") from exc
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        rows: Iterator[list[str]] = csv.reader(io.StringIO(text, newline=""))
     else:
-        rows = _read_xlsx(content)
-    rows = [r for r in rows if any((c or "").strip() for c in r)]
-    if not rows:
+        rows = _read_xlsx(content, limits)
+    taken: list[list[str]] = []
+    try:
+        for row in rows:
+            if not any((c or "").strip() for c in row):
+                continue
+            if len(taken) > limits.rows:  # the header and one row too many: stop reading
+                raise FileProblem(
+                    "TOO_MANY_ROWS",
+                    f"The file has more than {limits.rows} rows; at most {limits.rows} are accepted.",
+                    rows_read=len(taken),
+                )
+            taken.append([unescape(c) for c in row[: limits.columns]])
+    except csv.Error as exc:
+        raise FileProblem("MALFORMED", f"The file is not readable CSV: {exc}.") from exc
+    if not taken:
         raise FileProblem("EMPTY", "The file has no header row.")
-    header, body = [h.strip() for h in rows[0]], rows[1:]
-    if len(body) > max_rows:
-        raise FileProblem("TOO_MANY_ROWS", f"The file has {len(body)} rows; at most {max_rows} are accepted.")
+    header, body = [h.strip() for h in taken[0]], taken[1:]
     return header, body
 
 
-def _read_xlsx(content: bytes) -> list[list[str]]:
-    from zipfile import BadZipFile
+def _read_xlsx(content: bytes, limits: FileLimits) -> Iterator[list[str]]:
+    from zipfile import BadZipFile, ZipFile
 
     from openpyxl import load_workbook
 
+    try:
+        with ZipFile(io.BytesIO(content)) as archive:
+            entries = archive.infolist()
+    except (BadZipFile, OSError, ValueError) as exc:
+        raise FileProblem("MALFORMED", "The file is not an XLSX workbook.") from exc
+    unzipped = sum(e.file_size for e in entries)
+    if unzipped > limits.unzipped_bytes:
+        raise FileProblem(
+            "TOO_LARGE",
+            f"The workbook unpacks to {unzipped} bytes; at most {limits.unzipped_bytes} are accepted.",
+        )
+    sheets = sum(1 for e in entries if re.fullmatch(r"xl/worksheets/[^/]+\.xml", e.filename))
+    if sheets > limits.sheets:
+        raise FileProblem("TOO_MANY_SHEETS", f"The workbook has {sheets} sheets; at most {limits.sheets}.")
     try:
         # data_only=False: a formula arrives as its text ("=SUM(A1)") and is stored as text.
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     except (BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FileProblem("MALFORMED", "The file is not an XLSX workbook.") from exc
-    sheet = book.worksheets[0]
-    rows = [["" if v is None else _cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    book.close()
-    return rows
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True, max_col=limits.columns):
+            cells = list(row)
+            while cells and cells[-1] is None:  # max_col pads every row to its width
+                cells.pop()
+            yield ["" if v is None else _cell_text(v) for v in cells]
+    finally:
+        book.close()
 
 
 def _cell_text(value: Any) -> str:
@@ -295,7 +366,7 @@ async def import_users(
     fmt: FileFormat,
     mode: ImportMode,
     *,
-    max_rows: int,
+    limits: FileLimits,
     business_unit_id: int | None = None,
     atomic: bool = True,
     validate_only: bool = False,
@@ -303,8 +374,8 @@ async def import_users(
 ) -> Outcome[list[RowOutcome]]:
     """Create and/or update users from a file, through the same checks as `userCreate` and
     `userUpdate`. Atomic: one bad row and nothing is written; every row's problems are reported."""
-    try:
-        header, body = read_table(content, fmt, max_rows)
+    try:  # parsing is CPU work: off the event loop, and before any write
+        header, body = await asyncio.to_thread(read_table, content, fmt, limits)
     except FileProblem as problem:
         return Outcome(None, [UserError(["file"], problem.code, str(problem))])
 
@@ -362,7 +433,7 @@ async def import_users(
         for start in range(0, len(creates), CHUNK_ROWS):
             chunk = creates[start : start + CHUNK_ROWS]
             drafts = [lifecycle.Draft(v, without_password=True) for _, v in chunk]
-            results = await lifecycle.create_rows(session, None, actor, unit, drafts, atomic=False)
+            results = await lifecycle.create_rows(session, actor, unit, drafts, atomic=False)
             for (outcome, _), result in zip(chunk, results, strict=True):
                 _settle(outcome, result, "created", by_path)
             done += len(chunk)
@@ -482,6 +553,10 @@ def readable(
 
 
 def render(header: list[str], rows: list[list[Any]], fmt: FileFormat) -> bytes:
+    """A file of `rows` under `header`; text that a spreadsheet would run as a formula is
+    quoted as text (`escape`), in every cell, header included."""
+    header = [escape(h) for h in header]
+    rows = [[escape(v) for v in row] for row in rows]
     if fmt is FileFormat.CSV:
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer)
@@ -498,7 +573,7 @@ def render(header: list[str], rows: list[list[Any]], fmt: FileFormat) -> bytes:
         cells = []
         for value in row:
             cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str) and value.startswith("="):
+            if isinstance(value, str):
                 cell.data_type = "s"  # text, never a formula
             cells.append(cell)
         sheet.append(cells)

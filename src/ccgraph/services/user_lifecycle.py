@@ -4,9 +4,10 @@ transaction, and audited in it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -255,7 +256,7 @@ class _Checker:
                         "The security profile generates random passwords: leave password empty.",
                     )
                 ]
-            return password_policy.generate(policy), []
+            return draft.generated or password_policy.generate(policy), []
         if not password:
             return None, [UserError(["password"], "REQUIRED", "password is required")]
         errors = []
@@ -278,6 +279,7 @@ class Draft:
     password: str | None = None
     password_confirmation: str | None = None
     without_password: bool = False  # bulk files: a password comes later, by reset
+    generated: str | None = None  # a password generated when the draft was first checked
 
 
 @dataclass(slots=True)
@@ -389,20 +391,12 @@ def _refuse_rows(results: list[RowResult]) -> Rejected:
     return Rejected([e for r in results for e in r.errors], result=results)
 
 
-async def create_rows(
-    session: AsyncSession,
-    passwords: Passwords | None,
-    actor: Actor,
-    unit: m.BusinessUnit,
-    drafts: Sequence[Draft],
-    *,
-    atomic: bool = True,
-    action: str = "user.create",
-    audit_extra: dict[str, Any] | None = None,
-) -> list[RowResult]:
-    """Create users inside the caller's write transaction; each row is checked whole and the
-    batch's look-ups are made once. Atomic: one bad row raises Rejected before anything is
-    written; otherwise the good rows are written and the bad ones reported."""
+async def check_rows(
+    session: AsyncSession, actor: Actor, unit: m.BusinessUnit, drafts: Sequence[Draft]
+) -> tuple[list[Values], list[RowResult]]:
+    """Each new user's values, checked whole with the batch's look-ups made once, and the
+    password chosen for each (given, or generated under a "generate random passwords"
+    profile). Reads only."""
     rows = [_normalized(d.values) for d in drafts]
     lookups = Lookups(session, unit)
     await lookups.prefetch(rows)
@@ -416,6 +410,26 @@ async def create_rows(
         in_batch.add(name)
         chosen, problems = checker.password(values, draft)
         results.append(RowResult(index, errors=errors + problems, password=chosen))
+    return rows, results
+
+
+async def create_rows(
+    session: AsyncSession,
+    actor: Actor,
+    unit: m.BusinessUnit,
+    drafts: Sequence[Draft],
+    *,
+    hashed: dict[str, str] | None = None,
+    atomic: bool = True,
+    action: str = "user.create",
+    audit_extra: dict[str, Any] | None = None,
+) -> list[RowResult]:
+    """Create users inside the caller's write transaction, checked as `check_rows` checks
+    them. `hashed` maps each chosen password to its hash, made before the write (a password
+    without one is stored as none: validate-only never hashes). Atomic: one bad row raises
+    Rejected before anything is written; otherwise the good rows are written and the bad ones
+    reported."""
+    rows, results = await check_rows(session, actor, unit, drafts)
     if atomic and any(r.errors for r in results):
         raise _refuse_rows(results)
     good = [(r, rows[r.index], drafts[r.index]) for r in results if not r.errors]
@@ -424,7 +438,7 @@ async def create_rows(
         generated = result.password is not None and result.password != draft.password
         result.user = m.User(
             business_unit_id=unit.id,
-            password_hash=await passwords.hash(result.password) if result.password else None,
+            password_hash=(hashed or {}).get(result.password) if result.password else None,
             password_changed_at=now if result.password else None,
             must_change_password=generated,
             **_columns(values),
@@ -456,10 +470,33 @@ async def create_users(
     action: str = "user.create",
     audit_extra: dict[str, Any] | None = None,
 ) -> Outcome[list[RowResult]]:
+    """Check, then hash, then write: the rows are checked and their passwords hashed (in
+    threads) before the write transaction, so a batch holds the database's write lock only for
+    its inserts; a refused atomic batch and a validate-only one never hash."""
+    hashed: dict[str, str] = {}
+    if not validate_only:
+        try:
+            unit = await target_unit(session, actor, business_unit_id)
+        except Rejected as refused:
+            await session.rollback()
+            return Outcome(None, refused.errors)
+        _, checked = await check_rows(session, actor, unit, drafts)
+        await session.rollback()  # the reads end here: no snapshot is held while hashing
+        if atomic and any(r.errors for r in checked):
+            refused = _refuse_rows(checked)
+            return Outcome(refused.result, refused.errors)
+        # the passwords generated now are the ones written
+        drafts = [
+            replace(d, generated=r.password) if r.password and r.password != d.password else d
+            for d, r in zip(drafts, checked, strict=True)
+        ]
+        chosen = sorted({r.password for r in checked if r.password and not r.errors})
+        hashed = dict(zip(chosen, await asyncio.gather(*(passwords.hash(p) for p in chosen)), strict=True))
+
     async def work() -> list[RowResult]:
         unit = await target_unit(session, actor, business_unit_id)
         return await create_rows(
-            session, passwords, actor, unit, drafts, atomic=atomic, action=action, audit_extra=audit_extra
+            session, actor, unit, drafts, hashed=hashed, atomic=atomic, action=action, audit_extra=audit_extra
         )
 
     return await run_write(session, work, validate_only=validate_only)
