@@ -159,7 +159,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = create_engine(settings)
     sessions = session_factory(engine)
     passwords = Passwords(settings)
-    graphql = GraphQLApp(settings, sessions, passwords, SecretBox(settings))
+    box = SecretBox(settings)
+    graphql = GraphQLApp(settings, sessions, passwords, box)
     mail_sender = MailSender(settings, sessions)
 
     async def healthz(_request: Request) -> Response:
@@ -216,6 +217,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.engine = engine
     app.state.settings = settings
     app.state.passwords = passwords
+    app.state.box = box
+    app.state.write_gate = graphql.write_gate
     app.state.mail_sender = mail_sender
     return app
 

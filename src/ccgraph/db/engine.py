@@ -62,7 +62,7 @@ _WRITE_OPTION = "ccgraph_write"
 WRITE_GATE = "ccgraph_write_gate"
 
 
-async def begin_write(session: AsyncSession) -> None:
+async def begin_write(session: AsyncSession, *, dry: bool = False) -> None:
     """Start the session's transaction as a write transaction.
 
     Call it first in a use case that writes; on PostgreSQL it is an ordinary BEGIN. What the
@@ -71,9 +71,15 @@ async def begin_write(session: AsyncSession) -> None:
     Where the session carries a write gate (SQLite: one writer at a time, see
     `Context.write`), it is taken here and given back when the transaction ends, so it is
     held for the writes themselves: not while a use case reads, checks a file or hashes.
+    `dry` (a validate-only run) takes neither the gate nor the lock.
     """
     if session.in_transaction():
         await session.rollback()
+    if dry:
+        # A dry run (validateOnly) writes only to roll back: it queues for nobody and locks
+        # nothing up front; on SQLite its first write may find the database busy (DATABASE_BUSY).
+        await session.connection()
+        return
     gate = session.info.get(WRITE_GATE)
     if gate is not None and not session.info.get(_GATE_HELD):
         await gate.acquire()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,15 @@ def normalize_username(username: str) -> str:
 
 
 LOCKED = UserError(None, "LOCKED_OUT", "Too many failed sign-ins. Try again later.")
+
+
+async def _one_at_a_time(session: AsyncSession, username: str) -> None:
+    """Sign-ins for one username run one after another, across workers: the failure count
+    and a TOTP code's single use are read and written by one at a time. On SQLite the write
+    transaction (BEGIN IMMEDIATE) already is; on PostgreSQL a transaction-scoped advisory
+    lock on the username does it."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": username})
 
 
 async def _locked_out(session: AsyncSession, settings: Settings, username: str) -> bool:
@@ -80,6 +89,7 @@ async def login(
 ) -> LoginResult:
     await begin_write(session)
     name = normalize_username(username)[:150]
+    await _one_at_a_time(session, name)
     if await _locked_out(session, settings, name):
         await session.rollback()
         return LoginResult(errors=[LOCKED])
@@ -144,6 +154,7 @@ async def step_up(
     failed sign-in, so a stolen session cannot guess it; while locked out it is refused."""
     await begin_write(session)
     name = principal.username
+    await _one_at_a_time(session, name)
     if await _locked_out(session, settings, name):
         await session.rollback()
         return LOCKED

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ccgraph.auth.passwords import Passwords
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
-from ccgraph.db.engine import begin_write
 from ccgraph.db.models.skills import PROFICIENCY_LEAST, PROFICIENCY_MOST
 from ccgraph.enums import Permission
 from ccgraph.services import audit, authority, password_policy
@@ -541,7 +540,6 @@ async def copy_user(
 ) -> Outcome[m.User]:
     """A new user with the source's team, security profiles, profile, skills and proficiencies,
     routing, channel and phone settings; identity and credentials come from `values`."""
-    await begin_write(session)
     try:  # copying from a user is acting on them: they may not outrank the actor
         source = await authority.act_on(session, actor, source_id, "sourceUserId")
     except Rejected as refused:

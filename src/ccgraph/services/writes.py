@@ -58,7 +58,7 @@ async def run_write(
     On success it commits, or with `validate_only` leaves the transaction open so the payload
     is read from what would have been written; the request rolls it back when it ends.
     """
-    await begin_write(session)
+    await begin_write(session, dry=validate_only)
     try:
         value = await work()
         await session.flush()
