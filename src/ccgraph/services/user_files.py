@@ -168,9 +168,13 @@ def read_table(content: bytes, fmt: FileFormat, limits: FileLimits) -> tuple[lis
     else:
         rows = _read_xlsx(content, limits)
     taken: list[list[str]] = []
+    read = 0
     try:
         for row in rows:
+            read += 1
             if not any((c or "").strip() for c in row):
+                if read > 2 * limits.rows:  # blank rows count too, or a file of them never ends
+                    raise FileProblem("TOO_MANY_ROWS", "The file has too many blank rows.", rows_read=read)
                 continue
             if len(taken) > limits.rows:  # the header and one row too many: stop reading
                 raise FileProblem(
@@ -188,9 +192,14 @@ def read_table(content: bytes, fmt: FileFormat, limits: FileLimits) -> tuple[lis
 
 
 def _read_xlsx(content: bytes, limits: FileLimits) -> Iterator[list[str]]:
+    """The first sheet's rows, streamed. The workbook is measured from its zip directory first
+    (a zip bomb is refused before anything is inflated). openpyxl's own read-only worksheet
+    scans a whole sheet that lacks a <dimension> just to size it, and pads the rows a sheet
+    skips; its sheet parser, used here directly, yields the rows as it reads them."""
     from zipfile import BadZipFile, ZipFile
 
-    from openpyxl import load_workbook
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.worksheet._reader import WorkSheetParser
 
     try:
         with ZipFile(io.BytesIO(content)) as archive:
@@ -207,18 +216,31 @@ def _read_xlsx(content: bytes, limits: FileLimits) -> Iterator[list[str]]:
     if sheets > limits.sheets:
         raise FileProblem("TOO_MANY_SHEETS", f"The workbook has {sheets} sheets; at most {limits.sheets}.")
     try:
-        # data_only=False: a formula arrives as its text ("=SUM(A1)") and is stored as text.
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    except (BadZipFile, KeyError, OSError, ValueError) as exc:
+        reader = ExcelReader(io.BytesIO(content), read_only=True, data_only=False)
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        _, first = next(iter(reader.parser.find_sheets()))
+        source = reader.archive.open(first.target)
+    except (BadZipFile, KeyError, OSError, ValueError, StopIteration, TypeError) as exc:
         raise FileProblem("MALFORMED", "The file is not an XLSX workbook.") from exc
+    # data_only=False: a formula arrives as its text ("=SUM(A1)") and is stored as text.
+    parser = WorkSheetParser(source, reader.shared_strings, data_only=False)
     try:
-        for row in book.worksheets[0].iter_rows(values_only=True, max_col=limits.columns):
-            cells = list(row)
-            while cells and cells[-1] is None:  # max_col pads every row to its width
-                cells.pop()
-            yield ["" if v is None else _cell_text(v) for v in cells]
+        for _, cells in parser.parse():
+            row: list[str] = []
+            for cell in cells:
+                column, value = cell["column"], cell["value"]
+                if column > limits.columns or value is None:
+                    continue
+                row.extend([""] * (column - 1 - len(row)))
+                row.append(_cell_text(value))
+            yield row
+    except (KeyError, ValueError, TypeError, SyntaxError) as exc:  # ParseError is a SyntaxError
+        raise FileProblem("MALFORMED", "The workbook's sheet is not readable.") from exc
     finally:
-        book.close()
+        source.close()
+        reader.archive.close()
 
 
 def _cell_text(value: Any) -> str:
