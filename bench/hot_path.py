@@ -20,9 +20,7 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +31,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).parent))
 from nested_query import QUERY, organisation  # noqa: E402
+from serving import free_port, start  # noqa: E402
 
 from ccgraph.app import create_app  # noqa: E402
 from ccgraph.config import Settings  # noqa: E402
@@ -40,24 +39,6 @@ from ccgraph.db.migrate import upgrade  # noqa: E402
 
 HERE = Path(__file__).parent
 PAGE = 100
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
-    for _ in range(200):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(log.read_text()[-2000:])
 
 
 def caller(client: httpx.AsyncClient, url: str, body: dict | None, headers: dict):  # noqa: ANN201

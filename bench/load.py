@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,18 +18,13 @@ import time
 from collections import Counter
 
 import httpx
+from serving import free_port
 
 READ = """{ users(first: 20) { totalCount edges { node { username team { name } userProfile { name }
   effectiveSettings { capacity { value source } queues { value { name } source } } } } } }"""
 CREATE_TEAM = "mutation($n: String!) { teamCreate(input: {name: $n}) { team { id } userErrors { code } } }"
 UPDATE = "mutation($i: UserUpdateInput!) { userUpdate(input: $i) { user { version } userErrors { code } } }"
 VERSION = "query($id: ID!) { user(id: $id) { version } }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def run(args: argparse.Namespace, base: str) -> dict:

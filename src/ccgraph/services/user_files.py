@@ -401,71 +401,33 @@ async def import_users(
     except FileProblem as problem:
         return Outcome(None, [UserError(["file"], problem.code, str(problem))])
 
+    try:  # read and check before the write transaction: it then holds the database to write
+        plan = await _plan(session, actor, header, body, mode, business_unit_id)
+    except Rejected as refused:
+        await session.rollback()
+        return Outcome(refused.result, refused.errors)
+    await session.rollback()
+    outcomes = plan.outcomes
+    if atomic and any(o.errors for o in outcomes):
+        return Outcome(outcomes, [])  # all or nothing: nothing is written
+
     async def work() -> list[RowOutcome]:
-        unit = await lifecycle.target_unit(session, actor, business_unit_id)
-        mapping = _columns(unit)
-        unknown = [h for h in header if h not in mapping]
-        if unknown:
-            raise Rejected(
-                [
-                    UserError(
-                        ["file"],
-                        "UNKNOWN_COLUMNS",
-                        f"Unknown columns: {', '.join(unknown)}. "
-                        "Download the template for the columns this business unit accepts.",
-                    )
-                ]
-            )
-        if "username" not in header:
-            raise Rejected([UserError(["file"], "MISSING_COLUMNS", "The username column is required.")])
-        names = _Names()
-        await names.load(session, unit.id)
-        outcomes = [RowOutcome(row=i + 2) for i in range(len(body))]
-        parsed: list[dict[str, Any]] = []
-        for outcome, cells in zip(outcomes, body, strict=True):
-            values: dict[str, Any] = {}
-            for column_header, text in zip(header, cells, strict=False):
-                column = mapping[column_header]
-                try:
-                    values[column] = _parse_cell(column, text or "", names)
-                except ValueError as exc:
-                    outcome.errors.append((column_header, "INVALID", f"{column_header}: {exc}"))
-            parsed.append(values)
-        existing = await _existing_usernames(
-            session, [normalize_username(v.get("username") or "") for v in parsed]
-        )
-        by_path = _headers_by_path(unit)
-        creates, updates = [], []
-        for outcome, values in zip(outcomes, parsed, strict=True):
-            if outcome.errors:
-                continue
-            exists = normalize_username(values.get("username") or "") in existing
-            if mode is ImportMode.CREATE or (mode is ImportMode.UPSERT and not exists):
-                values.pop(VERSION, None)
-                creates.append((outcome, values))
-            else:
-                version = values.pop(VERSION, None)
-                updates.append(
-                    (
-                        outcome,
-                        lifecycle.Change(values, username=values.get("username") or "", version=version),
-                    )
-                )
+        unit = await session.get(m.BusinessUnit, plan.unit_id)
         done = 0
-        for start in range(0, len(creates), CHUNK_ROWS):
-            chunk = creates[start : start + CHUNK_ROWS]
+        for chunk, checked in plan.creates:
             drafts = [lifecycle.Draft(v, without_password=True) for _, v in chunk]
-            results = await lifecycle.create_rows(session, actor, unit, drafts, atomic=False)
+            results = await lifecycle.create_rows(session, actor, unit, drafts, checked=checked, atomic=False)
             for (outcome, _), result in zip(chunk, results, strict=True):
-                _settle(outcome, result, "created", by_path)
+                if not result.errors:  # refusals were reported when the file was checked
+                    _settle(outcome, result, "created", plan.by_path)
             done += len(chunk)
             if progress:
                 progress(done)
-        for start in range(0, len(updates), CHUNK_ROWS):
-            chunk = updates[start : start + CHUNK_ROWS]
+        for start in range(0, len(plan.updates), CHUNK_ROWS):
+            chunk = plan.updates[start : start + CHUNK_ROWS]
             results = await lifecycle.update_rows(session, actor, [c for _, c in chunk], atomic=False)
             for (outcome, _), result in zip(chunk, results, strict=True):
-                _settle(outcome, result, "updated", by_path)
+                _settle(outcome, result, "updated", plan.by_path)
             done += len(chunk)
             if progress:
                 progress(done)
@@ -476,6 +438,82 @@ async def import_users(
         return outcomes
 
     return await run_write(session, work, validate_only=validate_only)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """A file read and checked, ready to write: the new users (checked in chunks, as
+    `check_rows` checks them) and the changes (checked as they are written)."""
+
+    unit_id: int
+    outcomes: list[RowOutcome]
+    creates: list[tuple[list[tuple[RowOutcome, dict[str, Any]]], Any]]
+    updates: list[tuple[RowOutcome, lifecycle.Change]]
+    by_path: dict[str, str]
+
+
+async def _plan(
+    session: AsyncSession,
+    actor: Actor,
+    header: list[str],
+    body: list[list[str]],
+    mode: ImportMode,
+    business_unit_id: int | None,
+) -> _Plan:
+    unit = await lifecycle.target_unit(session, actor, business_unit_id)
+    mapping = _columns(unit)
+    unknown = [h for h in header if h not in mapping]
+    if unknown:
+        raise Rejected(
+            [
+                UserError(
+                    ["file"],
+                    "UNKNOWN_COLUMNS",
+                    f"Unknown columns: {', '.join(unknown)}. "
+                    "Download the template for the columns this business unit accepts.",
+                )
+            ]
+        )
+    if "username" not in header:
+        raise Rejected([UserError(["file"], "MISSING_COLUMNS", "The username column is required.")])
+    names = _Names()
+    await names.load(session, unit.id)
+    outcomes = [RowOutcome(row=i + 2) for i in range(len(body))]
+    parsed: list[dict[str, Any]] = []
+    for outcome, cells in zip(outcomes, body, strict=True):
+        values: dict[str, Any] = {}
+        for column_header, text in zip(header, cells, strict=False):
+            column = mapping[column_header]
+            try:
+                values[column] = _parse_cell(column, text or "", names)
+            except ValueError as exc:
+                outcome.errors.append((column_header, "INVALID", f"{column_header}: {exc}"))
+        parsed.append(values)
+    usernames = [normalize_username(v.get("username") or "") for v in parsed]
+    existing = await _existing_usernames(session, usernames)
+    by_path = _headers_by_path(unit)
+    creates, updates = [], []
+    for outcome, values in zip(outcomes, parsed, strict=True):
+        if outcome.errors:
+            continue
+        exists = normalize_username(values.get("username") or "") in existing
+        if mode is ImportMode.CREATE or (mode is ImportMode.UPSERT and not exists):
+            values.pop(VERSION, None)
+            creates.append((outcome, values))
+        else:
+            version = values.pop(VERSION, None)
+            change = lifecycle.Change(values, username=values.get("username") or "", version=version)
+            updates.append((outcome, change))
+    checked_creates = []
+    for start in range(0, len(creates), CHUNK_ROWS):
+        chunk = creates[start : start + CHUNK_ROWS]
+        drafts = [lifecycle.Draft(v, without_password=True) for _, v in chunk]
+        checked = await lifecycle.check_rows(session, actor, unit, drafts)
+        for (outcome, _), result in zip(chunk, checked[1], strict=True):
+            if result.errors:
+                _settle(outcome, result, "created", by_path)
+        checked_creates.append((chunk, checked))
+    return _Plan(unit.id, outcomes, checked_creates, updates, by_path)
 
 
 def _settle(outcome: RowOutcome, result: lifecycle.RowResult, action: str, by_path: dict[str, str]) -> None:

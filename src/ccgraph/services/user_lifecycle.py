@@ -4,10 +4,9 @@ transaction, and audited in it."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -255,7 +254,7 @@ class _Checker:
                         "The security profile generates random passwords: leave password empty.",
                     )
                 ]
-            return draft.generated or password_policy.generate(policy), []
+            return password_policy.generate(policy), []
         if not password:
             return None, [UserError(["password"], "REQUIRED", "password is required")]
         errors = []
@@ -278,7 +277,6 @@ class Draft:
     password: str | None = None
     password_confirmation: str | None = None
     without_password: bool = False  # bulk files: a password comes later, by reset
-    generated: str | None = None  # a password generated when the draft was first checked
 
 
 @dataclass(slots=True)
@@ -418,32 +416,38 @@ async def create_rows(
     unit: m.BusinessUnit,
     drafts: Sequence[Draft],
     *,
+    checked: tuple[list[Values], list[RowResult]] | None = None,
     hashed: dict[str, str] | None = None,
     atomic: bool = True,
     action: str = "user.create",
     audit_extra: dict[str, Any] | None = None,
 ) -> list[RowResult]:
     """Create users inside the caller's write transaction, checked as `check_rows` checks
-    them. `hashed` maps each chosen password to its hash, made before the write (a password
-    without one is stored as none: validate-only never hashes). Atomic: one bad row raises
-    Rejected before anything is written; otherwise the good rows are written and the bad ones
-    reported."""
-    rows, results = await check_rows(session, actor, unit, drafts)
+    them, or as it already did before the transaction (`checked`: then the write holds the
+    database only for its inserts; what may change in between, a username taken or an object
+    deleted, the database's constraints refuse as a CONFLICT). `hashed` maps each chosen
+    password to its hash, made before the write (a password without one is stored as none:
+    validate-only never hashes). Atomic: one bad row raises Rejected before anything is
+    written; otherwise the good rows are written and the bad ones reported."""
+    rows, results = checked if checked is not None else await check_rows(session, actor, unit, drafts)
     if atomic and any(r.errors for r in results):
         raise _refuse_rows(results)
     good = [(r, rows[r.index], drafts[r.index]) for r in results if not r.errors]
     now = utcnow()
-    for result, values, draft in good:
-        generated = result.password is not None and result.password != draft.password
-        result.user = m.User(
-            business_unit_id=unit.id,
-            password_hash=(hashed or {}).get(result.password) if result.password else None,
-            password_changed_at=now if result.password else None,
-            must_change_password=generated,
+    new = [
+        {
+            "business_unit_id": unit.id,
+            "password_hash": (hashed or {}).get(result.password) if result.password else None,
+            "password_changed_at": now if result.password else None,
+            "must_change_password": result.password is not None and result.password != draft.password,
             **_columns(values),
-        )
-    session.add_all([r.user for r, _, _ in good])
-    await session.flush()
+        }
+        for result, values, draft in good
+    ]
+    if new:  # multi-row INSERT ... RETURNING, not a unit-of-work flush of each object
+        made = {u.username: u for u in (await session.scalars(insert(m.User).returning(m.User), new)).all()}
+        for result, values, _ in good:  # usernames are unique: they pair rows with users
+            result.user = made[values["username"]]
     await _write_links(session, [(r.user, v) for r, v, _ in good], replace=False)
     await audit.record_many(
         session,
@@ -473,29 +477,34 @@ async def create_users(
     threads) before the write transaction, so a batch holds the database's write lock only for
     its inserts; a refused atomic batch and a validate-only one never hash."""
     hashed: dict[str, str] = {}
+    checked = None
     if not validate_only:
         try:
             unit = await target_unit(session, actor, business_unit_id)
         except Rejected as refused:
             await session.rollback()
             return Outcome(None, refused.errors)
-        _, checked = await check_rows(session, actor, unit, drafts)
+        checked = await check_rows(session, actor, unit, drafts)
         await session.rollback()  # the reads end here: no snapshot is held while hashing
-        if atomic and any(r.errors for r in checked):
-            refused = _refuse_rows(checked)
+        results = checked[1]
+        if atomic and any(r.errors for r in results):
+            refused = _refuse_rows(results)
             return Outcome(refused.result, refused.errors)
-        # the passwords generated now are the ones written
-        drafts = [
-            replace(d, generated=r.password) if r.password and r.password != d.password else d
-            for d, r in zip(drafts, checked, strict=True)
-        ]
-        chosen = sorted({r.password for r in checked if r.password and not r.errors})
-        hashed = dict(zip(chosen, await asyncio.gather(*(passwords.hash(p) for p in chosen)), strict=True))
+        chosen = sorted({r.password for r in results if r.password and not r.errors})
+        hashed = dict(zip(chosen, await passwords.hash_many(chosen), strict=True))
 
     async def work() -> list[RowResult]:
         unit = await target_unit(session, actor, business_unit_id)
         return await create_rows(
-            session, actor, unit, drafts, hashed=hashed, atomic=atomic, action=action, audit_extra=audit_extra
+            session,
+            actor,
+            unit,
+            drafts,
+            checked=checked,
+            hashed=hashed,
+            atomic=atomic,
+            action=action,
+            audit_extra=audit_extra,
         )
 
     return await run_write(session, work, validate_only=validate_only)
