@@ -47,6 +47,7 @@ bench: install-test
 	$(BIN)/python bench/import_users.py
 	$(BIN)/python bench/hot_path.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/stall.py
 
 clean:
 	rm -rf $(VENV) ccgraph.db ccgraph.db-wal ccgraph.db-shm .pytest_cache .ruff_cache

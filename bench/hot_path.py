@@ -31,7 +31,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).parent))
 from nested_query import QUERY, organisation  # noqa: E402
-from serving import free_port, start  # noqa: E402
+from serving import free_port, pg_schema, start  # noqa: E402
 
 from ccgraph.app import create_app  # noqa: E402
 from ccgraph.config import Settings  # noqa: E402
@@ -143,17 +143,6 @@ def main() -> None:
         finally:
             if schema:
                 asyncio.run(pg_schema(url, f'DROP SCHEMA "{schema}" CASCADE'))
-
-
-async def pg_schema(url: str, statement: str) -> None:
-    from sqlalchemy import text
-
-    from ccgraph.db.engine import create_engine
-
-    engine = create_engine(Settings(database_url=url))
-    async with engine.begin() as conn:
-        await conn.execute(text(statement))
-    await engine.dispose()
 
 
 def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, settings: Settings) -> None:

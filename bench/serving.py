@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -27,3 +31,32 @@ def start(cmd: list[str], env: dict[str, str], port: int, log: Path) -> subproce
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(log.read_text()[-2000:])
+
+
+async def pg_schema(url: str, statement: str) -> None:
+    """Run one statement (CREATE or DROP SCHEMA) on the PostgreSQL server at `url`."""
+    from sqlalchemy import text
+
+    from ccgraph.config import Settings
+    from ccgraph.db.engine import create_engine
+
+    engine = create_engine(Settings(database_url=url))
+    async with engine.begin() as conn:
+        await conn.execute(text(statement))
+    await engine.dispose()
+
+
+@contextmanager
+def database(tmp: str, name: str) -> Iterator[dict[str, str]]:
+    """The environment of a benchmark's database: a SQLite file in `tmp`, or, with
+    CCGRAPH_BENCH_DATABASE_URL, a PostgreSQL schema of its own, dropped afterwards."""
+    url = os.environ.get("CCGRAPH_BENCH_DATABASE_URL")
+    if not url:
+        yield {"CCGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/{name}.db"}
+        return
+    schema = f"bench_{name}_{os.getpid()}"
+    asyncio.run(pg_schema(url, f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield {"CCGRAPH_DATABASE_URL": url, "CCGRAPH_DATABASE_SCHEMA": schema}
+    finally:
+        asyncio.run(pg_schema(url, f'DROP SCHEMA "{schema}" CASCADE'))

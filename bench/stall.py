@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import httpx
-from serving import free_port, start
+from serving import database, free_port, start
 
 PASSWORD = "stall-password-1"
 LOGIN = {"query": f'mutation {{ login(input: {{username: "admin", password: "{PASSWORD}"}}) {{ token }} }}'}
@@ -84,8 +84,8 @@ async def run(base: str, pid: int, args: argparse.Namespace) -> dict:
         ]
         started = time.perf_counter()
         operations = {
-            "query": "mutation($file: Upload!) { usersImport(input: {file: $file, format: CSV, mode: CREATE}) "
-            "{ created failed userErrors { code } } }",
+            "query": "mutation($file: Upload!) { usersImport(input: "
+            "{file: $file, format: CSV, mode: CREATE}) { created failed userErrors { code } } }",
             "variables": {"file": None},
         }
         imported = await http.post(
@@ -144,9 +144,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=1000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = os.environ.get("CCGRAPH_BENCH_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp}/stall.db"
-        env = os.environ | {"CCGRAPH_DATABASE_URL": url, "CCGRAPH_LOG_LEVEL": "warning"}
+    with tempfile.TemporaryDirectory() as tmp, database(tmp, "stall") as db_env:
+        env = os.environ | db_env | {"CCGRAPH_LOG_LEVEL": "warning"}
         env["CCGRAPH_MAX_IMPORT_ROWS"] = str(args.rows)
         py = [sys.executable, "-m", "ccgraph"]
         subprocess.run([*py, "init", "--admin-password", PASSWORD], env=env, check=True, capture_output=True)
@@ -160,10 +159,11 @@ def main() -> None:
             server.wait(timeout=30)
     f = figures
     print(
-        f"stall: import of {f['import_rows']} rows {f['import_seconds']} s, usersCreate of {f['create_users']} "
-        f"{f['create_seconds']} s; worst wait /healthz {f['healthz_worst_ms']} ms (p50 {f['healthz_p50_ms']}), "
-        f"sign-in {f['sign_in_worst_ms']} ms (p50 {f['sign_in_p50_ms']}); memory idle {f['idle_rss_mib']} MiB, "
-        f"peak {f['peak_rss_mib']} MiB ({f['peak_over_idle']}x)"
+        f"stall: import of {f['import_rows']} rows {f['import_seconds']} s, "
+        f"usersCreate of {f['create_users']} {f['create_seconds']} s; "
+        f"worst wait /healthz {f['healthz_worst_ms']} ms (p50 {f['healthz_p50_ms']}), "
+        f"sign-in {f['sign_in_worst_ms']} ms (p50 {f['sign_in_p50_ms']}); "
+        f"memory idle {f['idle_rss_mib']} MiB, peak {f['peak_rss_mib']} MiB ({f['peak_over_idle']}x)"
     )
     print(json.dumps(figures))
 
