@@ -1,7 +1,9 @@
 """`@requiresPermission`: the directive a client reads in the SDL is the check the server runs.
 
 A field declares `extensions=[requires(Permission.X, ...)]`; Strawberry's PermissionExtension
-prints the directive on the field and calls `has_permission` before the resolver.
+prints the directive on the field and calls `has_permission` before the resolver. A type
+declares it through `node.node_type` (from `authority.READ`); the executor checks it wherever
+an object of the type is completed (`read_guard`), whatever field led there.
 """
 
 from __future__ import annotations
@@ -120,9 +122,11 @@ def read_guard(type_: GraphQLObjectType, context: Any) -> Guard | None:
     if authority.readable(context.principal, permission):
         return None
     viewer_id = context.viewer_id
+    principal = context.principal
+    must_change = principal is not None and principal.must_change_password
 
     def guard(value: Any) -> None:
         if not (self_readable and viewer_id is not None and getattr(value, "id", None) == viewer_id):
-            raise forbidden([permission])
+            raise password_change_required() if must_change else forbidden([permission])
 
     return guard
