@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from ccgraph.app import create_app
 from ccgraph.db import models as m
 from ccgraph.enums import Permission
-from ccgraph.schema.limits import _Measure
+from ccgraph.execution.limits import _Measure
 from ccgraph.schema.schema import schema
 from ccgraph.services import user_files
 from tests import factories as f

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import strawberry
 
-from ccgraph.schema.execution import PlannedExecutor
+from ccgraph.execution.planned import PlannedExecutor
 
 
 @strawberry.interface

@@ -4,8 +4,8 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from ccgraph.execution.prefetch import prefetch_users
 from ccgraph.schema.enums import OrderDirection, UserOrderField
-from ccgraph.schema.fast_path import prefetch_users
 from ccgraph.schema.node import decode_id, resolve_node
 from ccgraph.schema.relay import Connection, page_args
 from ccgraph.schema.users import User

@@ -14,6 +14,8 @@ from strawberry.types import ExecutionContext, Info
 from ccgraph.config import Settings
 from ccgraph.db import models as m
 from ccgraph.enums import Permission
+from ccgraph.execution.limits import QueryLimits, limits_rule
+from ccgraph.execution.planned import GuardedExecutor, PlannedExecutor
 from ccgraph.resolvers import audit as audit_resolvers
 from ccgraph.resolvers import auth as auth_resolvers
 from ccgraph.resolvers import bulk
@@ -26,9 +28,7 @@ from ccgraph.resolvers import user_mutations as um
 from ccgraph.resolvers import users as user_resolvers
 from ccgraph.schema.auth import LoginPayload, LogoutPayload
 from ccgraph.schema.business_units import BusinessUnit
-from ccgraph.schema.execution import GuardedExecutor, PlannedExecutor
 from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle, coded
-from ccgraph.schema.limits import QueryLimits, limits_rule
 from ccgraph.schema.node import NODE_KINDS, resolve_node
 from ccgraph.schema.permissions import mark_read_permissions, requires, signed_in
 from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream

@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from ccgraph.db import models as m
 from ccgraph.enums import Permission as PermissionValue
+from ccgraph.execution.prefetch import MISSING, many, one, peek
 from ccgraph.schema.business_units import BusinessUnit
 from ccgraph.schema.credentials import AccessKey, Session
 from ccgraph.schema.enums import (
@@ -24,7 +25,6 @@ from ccgraph.schema.enums import (
     ProficiencyOrder,
     SettingSource,
 )
-from ccgraph.schema.fast_path import MISSING, many, one, peek
 from ccgraph.schema.node import node_type
 from ccgraph.schema.permissions import requires
 from ccgraph.schema.relay import page_args

@@ -1,0 +1,50 @@
+"""The house rules, read from the imports: the business rules and the database know nothing
+of GraphQL, and only `execution/` reaches into graphql-core's and Strawberry's internals."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).parent.parent / "src" / "ccgraph"
+GRAPHQL_LAYER = ("ccgraph.schema", "ccgraph.resolvers", "ccgraph.execution", "strawberry", "graphql")
+INTERNALS = (
+    "graphql.execution",
+    "graphql.pyutils",
+    "strawberry.schema.schema",
+    "strawberry.schema.schema_converter",
+)
+
+
+def imports() -> dict[str, set[str]]:
+    """Each module (as a path below the package) and the modules it imports."""
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+        found[str(path.relative_to(PACKAGE))] = names
+    return found
+
+
+def reaches(names: set[str], prefixes: tuple[str, ...]) -> set[str]:
+    return {n for n in names if any(n == p or n.startswith(p + ".") for p in prefixes)}
+
+
+def test_services_and_db_never_import_the_graphql_layer():
+    found = {
+        module: reaches(names, GRAPHQL_LAYER)
+        for module, names in imports().items()
+        if module.startswith(("services/", "db/", "auth/"))
+    }
+    assert {m: n for m, n in found.items() if n} == {}
+
+
+def test_only_execution_touches_graphql_core_and_strawberry_internals():
+    found = {module: reaches(names, INTERNALS) for module, names in imports().items()}
+    outside = {m: n for m, n in found.items() if n and not m.startswith("execution/")}
+    assert outside == {}
+    assert found["execution/planned.py"]  # the check reads real imports: it would see one
