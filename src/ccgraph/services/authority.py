@@ -36,8 +36,9 @@ from ccgraph.services.writes import Actor, Rejected
 
 EVERY_PERMISSION = frozenset(Permission)
 
-# What the master administrator alone may change about themselves, by user column or link.
-MASTER_ONLY = frozenset({"username", "email", "enabled", "security_profile_ids"})
+# What the master administrator alone changes about themselves in a user update (their
+# password, MFA, keys and enabled state have use cases of their own: `act_on(master_only=...)`).
+MASTER_ONLY = frozenset({"username", "email", "security_profile_ids"})
 
 TARGET_OUTRANKS_ACTOR = "TARGET_OUTRANKS_ACTOR"
 PERMISSION_NOT_HELD = "PERMISSION_NOT_HELD"
