@@ -93,3 +93,35 @@ async def presence(
 
 async def link(db: AsyncSession, table: Any, **values: Any) -> None:
     await db.execute(insert(table).values(**values))
+
+
+async def organisation(db: AsyncSession, users: int) -> None:
+    """A unit whose users have every relation: team, manager, profile (with queues, work
+    streams and a presence), queues, work streams and skills."""
+    unit = await db.get(m.BusinessUnit, 1)
+    team = await named(db, m.Team, unit, "Tier 1")
+    ready = await presence(db, unit, "Ready")
+    queues = [await queue(db, unit, f"Q{i}") for i in range(3)]
+    streams = [await work_stream(db, unit, f"W{i}", Channel.CHAT) for i in range(2)]
+    skills = [await named(db, m.Skill, unit, f"S{i}", work_stream_id=streams[i % 2].id) for i in range(4)]
+    profile = m.UserProfile(business_unit_id=unit.id, name="P", capacity=40, default_presence_id=ready.id)
+    db.add(profile)
+    await db.flush()
+    await link(db, m.user_profile_queues, user_profile_id=profile.id, queue_id=queues[0].id)
+    await link(db, m.user_profile_work_streams, user_profile_id=profile.id, work_stream_id=streams[0].id)
+    boss = await user(db, unit, "aaa-boss")
+    for i in range(users):
+        u = await user(
+            db,
+            unit,
+            f"agent{i:03}",
+            team_id=team.id,
+            user_profile_id=profile.id,
+            manager_id=boss.id,
+            capacity=50 if i % 2 else None,
+        )
+        await link(db, m.user_queues, user_id=u.id, queue_id=queues[i % 3].id)
+        await link(db, m.user_work_streams, user_id=u.id, work_stream_id=streams[1].id)
+        for s in skills[: 1 + i % 4]:
+            await link(db, m.UserSkill.__table__, user_id=u.id, skill_id=s.id, proficiency=1 + i % 20)
+    await db.commit()

@@ -1,23 +1,31 @@
-"""The read path of a page, resolved in one step. When a connection of users is resolved, what
-the query selects under its nodes is loaded for the whole page at once (one statement per
-relation, as the loaders always do); the nested resolvers then find their values already in
-the loaders and answer synchronously, which graphql-core completes far faster than awaiting.
-A resolver whose value is not there (a user fetched alone, say) loads it as before: the
-answer is the same either way, only the cost differs."""
+"""Relations declared next to their fields, and the page prefetch that reads the declarations.
+
+A field whose value comes from a per-request loader declares it once, as a `Related` in the
+field's metadata (`needs(...)`): which loader, and how the key is made from the node's row and
+the field's arguments. The resolver reads its value through the same `Related`; when a page of
+nodes is resolved, `prefetch` walks what the query selects under the page's nodes, reads the
+declarations of those fields and loads each relation for the whole page at once (one call of
+the loader's batch function per relation). The nested resolvers then find their values in the
+loaders and answer synchronously, which graphql-core completes far faster than awaiting. A
+resolver whose value is not there (a node fetched alone, say) loads it as before: the answer
+is the same either way, only the cost differs."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from graphql import FieldNode, FragmentSpreadNode, GraphQLObjectType, InlineFragmentNode, SelectionSetNode
+from graphql.execution.values import get_argument_values
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
-from strawberry.types.nodes import SelectedField
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
 
-from ccgraph.schema.relay import page_args
-
-MISSING = object()
+MISSING: Any = object()
+NEEDS = "ccgraph.needs"  # the key of the declarations in a field's metadata
 
 
 def peek(loader: DataLoader[Any, Any], key: Any) -> Any:
@@ -34,51 +42,168 @@ async def _then(awaitable: Awaitable[Any], convert: Callable[[Any], Any]) -> Any
     return convert(await awaitable)
 
 
-def one(loader: DataLoader[Any, Any], key: Any, convert: Callable[[Any], Any]) -> Any:
-    """`convert(row)` for the row under `key` (None stays None): now, or as an awaitable."""
-    if key is None:
-        return None
-    hit = peek(loader, key)
-    if hit is not MISSING:
-        return convert(hit) if hit is not None else None
-    return _then(loader.load(key), lambda row: convert(row) if row is not None else None)
+@dataclass(frozen=True, eq=False)
+class Related:
+    """A value that comes from the per-request loader `loader` (an attribute of `Loaders`).
 
+    `key(row, **arguments)` is its key for one node's row and the field's arguments (as the
+    resolver receives them); with `via`, `key` is given the value `via` loaded instead of the
+    row. `many`: the value is a list (none for a null key). `when`: needed only when the
+    field's selection asks for this subfield (e.g. `totalCount`)."""
 
-def many(loader: DataLoader[Any, Any], key: Any, convert: Callable[[list[Any]], Any]) -> Any:
-    """`convert(rows)` for the list under `key` (none when the key is None)."""
-    if key is None:
-        return convert([])
-    hit = peek(loader, key)
-    if hit is not MISSING:
-        return convert(hit)
-    return _then(loader.load(key), convert)
+    loader: str
+    key: Callable[..., Hashable | None]
+    many: bool = False
+    via: Related | None = None
+    when: str | None = None
 
+    def source(self, info: Info) -> DataLoader[Any, Any]:
+        return getattr(info.context.loaders, self.loader)
 
-def _fields(selections: Iterable[Any]) -> Iterator[SelectedField]:
-    """The fields of a selection, with those of its fragments (named or inline)."""
-    for part in selections:
-        if isinstance(part, SelectedField):
-            yield part
+    def key_of(self, info: Info, row: Any, arguments: Mapping[str, Any]) -> Any:
+        """The key for `row`; MISSING when it hangs on a `via` value not loaded yet."""
+        if self.via is None:
+            return self.key(row, **arguments)
+        base = self.via.cached(info, row, arguments)
+        if base is MISSING:
+            return MISSING
+        return None if base is None else self.key(base)
+
+    def cached(self, info: Info, row: Any, arguments: Mapping[str, Any] | None = None) -> Any:
+        """The value if the loader has it already, else MISSING."""
+        key = self.key_of(info, row, arguments or {})
+        if key is MISSING:
+            return MISSING
+        if key is None:
+            return [] if self.many else None
+        return peek(self.source(info), key)
+
+    async def load(self, info: Info, row: Any, arguments: Mapping[str, Any] | None = None) -> Any:
+        arguments = arguments or {}
+        if self.via is None:
+            key = self.key(row, **arguments)
         else:
-            yield from _fields(part.selections)
+            base = await self.via.load(info, row, arguments)
+            key = None if base is None else self.key(base)
+        if key is None:
+            return [] if self.many else None
+        return await self.source(info).load(key)
+
+    def get(self, info: Info, row: Any, convert: Callable[[Any], Any], **arguments: Any) -> Any:
+        """`convert(value)` for `row`, now or as an awaitable; a missing single value stays
+        None (not converted), a missing list is converted as empty."""
+        value = self.cached(info, row, arguments)
+        if value is MISSING:
+            return _then(self.load(info, row, arguments), lambda v: _convert(self, v, convert))
+        return _convert(self, value, convert)
+
+    async def value(self, info: Info, row: Any, convert: Callable[[Any], Any], **arguments: Any) -> Any:
+        """`get`, awaited: for async resolvers (those a permission check guards)."""
+        found = self.get(info, row, convert, **arguments)
+        return await found if isinstance(found, Awaitable) else found
 
 
-def _selected(info: Info) -> dict[str, Any]:
-    """The fields selected under the connection's `edges { node { ... } }` (or `nodes`)."""
-    out: dict[str, Any] = {}
-    for field in info.selected_fields:
-        for part in _fields(field.selections):
-            if part.name == "nodes":
-                out.update({s.name: s for s in _fields(part.selections)})
-            elif part.name == "edges":
-                for sub in _fields(part.selections):
-                    if sub.name == "node":
-                        out.update({s.name: s for s in _fields(sub.selections)})
-    return out
+def _convert(relation: Related, value: Any, convert: Callable[[Any], Any]) -> Any:
+    if value is None and not relation.many:
+        return None
+    return convert(value)
 
 
-def _asks(field: SelectedField, name: str) -> bool:
-    return any(part.name == name for part in _fields(field.selections))
+def needs(*relations: Related) -> dict[str, tuple[Related, ...]]:
+    """Field metadata: the relations the field's resolver reads."""
+    return {NEEDS: relations}
+
+
+async def ready(info: Info, row: Any, relations: Iterable[Related]) -> list[Any]:
+    """The values of `relations` for `row`, loading those the loaders do not have yet."""
+    relations = list(relations)
+    values = [r.cached(info, row) for r in relations]
+    missing = [i for i, v in enumerate(values) if v is MISSING]
+    if missing:
+        loaded = await asyncio.gather(*(relations[i].load(info, row) for i in missing))
+        for i, value in zip(missing, loaded, strict=True):
+            values[i] = value
+    return values
+
+
+# --- the page prefetch -------------------------------------------------------------------
+
+
+def _fields(info: Info, selection_set: SelectionSetNode | None) -> Iterator[FieldNode]:
+    """The fields of a selection set, with those of its fragments (named or inline)."""
+    for part in selection_set.selections if selection_set else ():
+        if isinstance(part, FieldNode):
+            yield part
+        elif isinstance(part, InlineFragmentNode):
+            yield from _fields(info, part.selection_set)
+        elif isinstance(part, FragmentSpreadNode):
+            fragment = info._raw_info.fragments.get(part.name.value)
+            if fragment is not None:
+                yield from _fields(info, fragment.selection_set)
+
+
+def _node_fields(info: Info) -> list[FieldNode]:
+    """The fields selected under the connection's `edges { node { ... } }` and `nodes`."""
+    found: list[FieldNode] = []
+    for field in info._raw_info.field_nodes:
+        for part in _fields(info, field.selection_set):
+            if part.name.value == "nodes":
+                found.extend(_fields(info, part.selection_set))
+            elif part.name.value == "edges":
+                for sub in _fields(info, part.selection_set):
+                    if sub.name.value == "node":
+                        found.extend(_fields(info, sub.selection_set))
+    return found
+
+
+def declared(info: Info, node_type: type) -> dict[str, StrawberryField]:
+    """The fields of a Strawberry type that declare relations, by their GraphQL name."""
+    convert = info.schema.config.name_converter
+    return {
+        convert.get_graphql_name(f): f
+        for f in node_type.__strawberry_definition__.fields  # type: ignore[attr-defined]
+        if f.metadata and NEEDS in f.metadata
+    }
+
+
+def _arguments(info: Info, graphql_type: GraphQLObjectType, field: StrawberryField, node: FieldNode) -> Any:
+    """The field's arguments as its resolver receives them; MISSING when they do not coerce
+    (the field's own resolver will report that)."""
+    try:
+        coerced = get_argument_values(
+            graphql_type.fields[node.name.value], node, info._raw_info.variable_values
+        )
+        arguments = convert_arguments(
+            coerced, field.arguments, info.schema.schema_converter.scalar_registry, info.schema.config
+        )
+        # A resolver that takes its arguments reshaped (see schema.relay.paginated) says how.
+        receives = getattr(field.base_resolver and field.base_resolver.wrapped_func, "receives", None)
+        return receives(arguments) if receives else arguments
+    except Exception:  # noqa: BLE001 (prefetching is an optimisation: never fail the request here)
+        return MISSING
+
+
+def wanted(info: Info, node_type: type) -> list[tuple[Related, dict[str, Any]]]:
+    """Every relation the selection under the page's nodes will read, with its arguments."""
+    fields = declared(info, node_type)
+    graphql_type = info._raw_info.schema.get_type(node_type.__strawberry_definition__.name)  # type: ignore[attr-defined]
+    assert isinstance(graphql_type, GraphQLObjectType)
+    plan: list[tuple[Related, dict[str, Any]]] = []
+    for node in _node_fields(info):
+        field = fields.get(node.name.value)
+        if field is None:
+            continue
+        arguments = _arguments(info, graphql_type, field, node)
+        if arguments is MISSING:
+            continue
+        asked = {sub.name.value for sub in _fields(info, node.selection_set)}
+        for relation in field.metadata[NEEDS]:
+            if relation.when is None or relation.when in asked:
+                chain: Related | None = relation
+                while chain is not None:  # what a relation is keyed `via` is loaded too
+                    plan.append((chain, arguments))
+                    chain = chain.via
+    return plan
 
 
 async def _fill(loader: DataLoader[Any, Any], keys: list[Any]) -> None:
@@ -87,69 +212,31 @@ async def _fill(loader: DataLoader[Any, Any], keys: list[Any]) -> None:
     loader.prime_many(dict(zip(keys, await loader.load_fn(keys), strict=True)))
 
 
-async def prefetch_users(info: Info, rows: Iterable[Any]) -> None:
-    """Load what the page's users will be asked for, for all of them at once."""
-    rows = list(rows)
+async def prefetch(info: Info, node_type: type, rows: Sequence[Any]) -> None:
+    """Load what the page's nodes will be asked for, for all of them at once: in waves, as a
+    relation `via` another can be keyed only once the other is loaded."""
     if not rows or not info.context.settings.dataloaders:
         return
-    selected = _selected(info)
-    loaders = info.context.loaders
-    ids = [r.id for r in rows]
-    profiles = {r.user_profile_id for r in rows if r.user_profile_id is not None}
-    effective = "effectiveSettings" in selected
-    wanted: list[Awaitable[Any]] = []
-
-    def want(loader: DataLoader[Any, Any], keys: Iterable[Any]) -> None:
-        keys = [k for k in dict.fromkeys(keys) if k is not None and peek(loader, k) is MISSING]
-        if keys:
-            wanted.append(_fill(loader, keys))
-
-    if "team" in selected:
-        want(loaders.team, (r.team_id for r in rows))
-    if "manager" in selected:
-        want(loaders.user, (r.manager_id for r in rows))
-    if "userProfile" in selected or effective:
-        want(loaders.user_profile, profiles)
-    if "defaultPresence" in selected or effective:
-        want(loaders.presence_status, (r.default_presence_id for r in rows))
-    if "queues" in selected or effective:
-        want(loaders.user_queues, ids)
-    if "workStreams" in selected or effective:
-        want(loaders.user_work_streams, ids)
-    if "securityProfiles" in selected or "permissions" in selected:
-        want(loaders.user_security_profiles, ids)
-    if effective and _asks(selected["effectiveSettings"], "skills"):
-        want(loaders.user_skill_list, ids)
-    if effective:
-        want(loaders.profile_queues, profiles)
-        want(loaders.profile_work_streams, profiles)
-    if selected.keys() & {
-        "businessUnit",
-        "customFields",
-        "channelSettings",
-        "omnichannel",
-        "wfoRecording",
-        "wfmNotifications",
-        "maxReleasePreview",
-        "crmUsername",
-    }:
-        want(loaders.business_unit, (r.business_unit_id for r in rows))
-    skills = selected.get("skills")
-    if skills is not None:
-        args = skills.arguments
-
-        def number(name: str) -> int | None:
-            value = args.get(name)
-            return int(value) if isinstance(value, (int, str)) and str(value).lstrip("-").isdigit() else None
-
-        key_args = page_args(number("first"), args.get("after"), number("last"), args.get("before"))
-        order = args.get("orderBy")
-        order_key = f"{order['field']}:{order.get('direction', 'ASC')}" if order else "NAME:ASC"
-        want(loaders.user_skills, ((i, key_args, args.get("search"), order_key) for i in ids))
-    await asyncio.gather(*wanted)
-    if effective and profiles:  # the profiles' default presences, now that the profiles are in
-        found = [peek(loaders.user_profile, p) for p in profiles]
-        keys = [p.default_presence_id for p in found if p is not MISSING and p is not None]
-        wanted.clear()
-        want(loaders.presence_status, keys)
-        await asyncio.gather(*wanted)
+    waiting = wanted(info, node_type)
+    while waiting:
+        keys: dict[str, dict[Hashable, None]] = {}
+        later = []
+        for relation, arguments in waiting:
+            found = keys.setdefault(relation.loader, {})
+            for row in rows:
+                key = relation.key_of(info, row, arguments)
+                if key is MISSING:
+                    later.append((relation, arguments))
+                    break
+                if key is not None:
+                    found[key] = None
+        loads = []
+        for name, found in keys.items():
+            loader = getattr(info.context.loaders, name)
+            fresh = [k for k in found if peek(loader, k) is MISSING]
+            if fresh:
+                loads.append(_fill(loader, fresh))
+        if not loads and len(later) == len(waiting):
+            return
+        await asyncio.gather(*loads)
+        waiting = later

@@ -33,4 +33,4 @@ async def audit_events(
             until=f.until,
         ),
     )
-    return await paged(info, stmt, audit.AUDIT_ORDER, args, AuditEvent.from_row)
+    return await paged(info, stmt, audit.AUDIT_ORDER, args, AuditEvent)

@@ -30,7 +30,7 @@ def catalog_connection(model: Any, node: Any, permission: Permission, descriptio
     ) -> Connection[node]:  # type: ignore[valid-type]
         args = page_args(first, after, last, before)
         stmt = catalog.catalog_query(model, info.context.principal, search)
-        return await paged(info, stmt, catalog.ordering(model), args, node.from_row)
+        return await paged(info, stmt, catalog.ordering(model), args, node)
 
     return strawberry.field(resolver=resolve, description=description, extensions=[requires(permission)])
 
@@ -51,7 +51,7 @@ async def list_skills(
         else decode_id("notAssignedToUserId", not_assigned_to_user_id, "User")[1]
     )
     stmt = catalog.skills_query(info.context.principal, search, user_id)
-    return await paged(info, stmt, catalog.ordering(m.Skill), args, Skill.from_row)
+    return await paged(info, stmt, catalog.ordering(m.Skill), args, Skill)
 
 
 def permission_catalogue() -> list[PermissionInfo]:

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from sqlalchemy import Select
 from strawberry import relay
 from strawberry.types import Info
 
-from ccgraph.execution.prefetch import prefetch_users
+from ccgraph.execution.prefetch import prefetch
 from ccgraph.schema.enums import OrderDirection, UserOrderField
 from ccgraph.schema.node import decode_id, resolve_node
 from ccgraph.schema.relay import Connection, page_args
 from ccgraph.schema.users import User
-from ccgraph.services import pagination, users
+from ccgraph.services import pagination
+from ccgraph.services.pagination import Ordering, PageArgs
+from ccgraph.services.users import queries as users
 
 
 @strawberry.input(description="A custom field, by label, and the value it must have (case-insensitive).")
@@ -60,9 +65,7 @@ async def list_users(
     order = order_by or UserOrder()
     stmt = users.users_query(info.context.principal, user_filter(filter))
     ordering = users.user_ordering(order.field, order.direction is OrderDirection.DESC)
-    connection = await paged(info, stmt, ordering, args, User.from_row)
-    await prefetch_users(info, [edge.node.row for edge in connection.edges])
-    return connection
+    return await paged(info, stmt, ordering, args, User)
 
 
 def user_filter(given: UserFilter | None) -> users.UserFilter:
@@ -80,17 +83,19 @@ def user_filter(given: UserFilter | None) -> users.UserFilter:
     )
 
 
-async def paged(info: Info, stmt, ordering, args, convert) -> Connection:  # noqa: ANN001
-    """A root connection: one statement for the page, one for the total when asked."""
+async def paged(info: Info, stmt: Select[Any], ordering: Ordering, page: PageArgs, node: Any) -> Connection:
+    """A root connection of `node`s: one statement for the page, one for the total when asked,
+    and what the query selects under the page's nodes loaded for all of them at once."""
     ctx = info.context
     async with ctx.db() as session:
-        page = await pagination.fetch_page(session, stmt, ordering, args)
+        found = await pagination.fetch_page(session, stmt, ordering, page)
+    await prefetch(info, node, found.rows)
 
     async def total() -> int:
         async with ctx.db() as session:
             return await pagination.count(session, stmt)
 
-    return Connection.of(page, convert, total)
+    return Connection.of(found, node.from_row, total)
 
 
 async def get_user(info: Info, id: relay.GlobalID) -> User | None:

@@ -8,17 +8,22 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ccgraph.db import models as m
+from ccgraph.execution.prefetch import Related, needs
 from ccgraph.schema.enums import ProficiencyOrder
 from ccgraph.schema.node import node_type
-from ccgraph.schema.relay import Edge, PageInfo, nested_connection, page_args
+from ccgraph.schema.relay import Edge, PageInfo, nested_connection, nested_pages, paginated
 from ccgraph.schema.routing import WorkStream
-from ccgraph.services.pagination import Page
+from ccgraph.services.pagination import Page, PageArgs
 
 if TYPE_CHECKING:
     from ccgraph.schema.users import User
 
 LazyUser = Annotated["User", strawberry.lazy("ccgraph.schema.users")]
 T = TypeVar("T")
+
+
+WORK_STREAM = Related("work_stream", lambda skill: skill.work_stream_id)
+USERS = nested_pages("skill_users")
 
 
 @node_type(m.Skill, "skill")
@@ -40,36 +45,34 @@ class Skill(relay.Node):
             work_stream_id=row.work_stream_id,
         )
 
-    @strawberry.field(description="The work stream (channel) the skill belongs to.")
-    async def work_stream(self, info: Info) -> WorkStream | None:
-        if self.work_stream_id is None:
-            return None
-        row = await info.context.loaders.work_stream.load(self.work_stream_id)
-        return WorkStream.from_row(row) if row else None
+    @strawberry.field(
+        description="The work stream (channel) the skill belongs to.", metadata=needs(WORK_STREAM)
+    )
+    def work_stream(self, info: Info) -> WorkStream | None:
+        return WORK_STREAM.get(info, self, WorkStream.from_row)
 
-    @strawberry.field(description="Users who have this skill, with their proficiency.")
-    async def users(
+    @strawberry.field(
+        description="Users who have this skill, with their proficiency.", metadata=needs(*USERS)
+    )
+    @paginated
+    def users(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs,
         search: str | None = None,
         order_by: ProficiencyOrder | None = None,
     ) -> ProficiencyConnection[LazyUser] | None:
         from ccgraph.schema.users import User
 
-        loaders = info.context.loaders
-        return await nested_connection(
+        return nested_connection(
+            info,
+            self,
+            USERS,
             ProficiencyConnection,
-            loaders.skill_users,
-            loaders.skill_users_count,
-            self.id,
-            page_args(first, after, last, before),
             User.from_row,
-            search,
-            (order_by or ProficiencyOrder()).key(),
+            page=page,
+            search=search,
+            order_by=order_by,
         )
 
 
@@ -82,15 +85,15 @@ class ProficiencyEdge(Edge[T]):
 class ProficiencyConnection(Generic[T]):
     edges: list[ProficiencyEdge[T]]
     page_info: PageInfo
-    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+    _count: strawberry.Private[Callable[[], int | Awaitable[int]]]
 
     @strawberry.field(description="How many items the whole list holds, across pages.")
-    async def total_count(self) -> int:
-        return await self._count()
+    def total_count(self) -> int:
+        return self._count()  # type: ignore[return-value] (graphql-core awaits an awaitable)
 
     @classmethod
     def of(
-        cls, page: Page, convert: Callable[[Any], T], count: Callable[[], Awaitable[int]]
+        cls, page: Page, convert: Callable[[Any], T], count: Callable[[], int | Awaitable[int]]
     ) -> ProficiencyConnection[T]:
         return cls(
             edges=[

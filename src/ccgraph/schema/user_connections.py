@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from ccgraph.schema.relay import Connection, nested_connection, page_args
+from ccgraph.execution.prefetch import needs
+from ccgraph.schema.relay import Connection, nested_connection, nested_pages, paginated
+from ccgraph.services.pagination import PageArgs
 
 if TYPE_CHECKING:
     from ccgraph.schema.users import User
@@ -18,25 +20,12 @@ LazyUser = Annotated["User", strawberry.lazy("ccgraph.schema.users")]
 
 def users_field(loader: str, description: str) -> Any:
     """A `Connection[User]` field fed by the page loader `loader` and its `<loader>_count`."""
+    relations = nested_pages(loader)
 
-    async def resolve(
-        root: Any,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[LazyUser] | None:
+    @paginated
+    def resolve(root: Any, info: Info, page: PageArgs) -> Connection[LazyUser] | None:
         from ccgraph.schema.users import User
 
-        loaders = info.context.loaders
-        return await nested_connection(
-            Connection,
-            getattr(loaders, loader),
-            getattr(loaders, f"{loader}_count"),
-            root.id,
-            page_args(first, after, last, before),
-            User.from_row,
-        )
+        return nested_connection(info, root, relations, Connection, User.from_row, page=page)
 
-    return strawberry.field(resolver=resolve, description=description)
+    return strawberry.field(resolver=resolve, description=description, metadata=needs(*relations))

@@ -5,6 +5,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ccgraph.db import models as m
+from ccgraph.execution.prefetch import Related, needs
 from ccgraph.schema.enums import Channel
 from ccgraph.schema.node import node_type
 from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
@@ -19,6 +20,11 @@ class ChannelValue:
 
 def channel_values(values: dict[str, int] | None) -> list[ChannelValue]:
     return [ChannelValue(channel=Channel(k), value=v) for k, v in sorted((values or {}).items())]
+
+
+PRESENCE = Related("presence_status", lambda profile: profile.default_presence_id)
+QUEUES = Related("profile_queues", lambda profile: profile.id, many=True)
+WORK_STREAMS = Related("profile_work_streams", lambda profile: profile.id, many=True)
 
 
 @node_type(m.UserProfile, "user_profile")
@@ -42,20 +48,16 @@ class UserProfile(relay.Node):
             default_presence_id=row.default_presence_id,
         )
 
-    @strawberry.field
-    async def default_presence(self, info: Info) -> PresenceStatus | None:
-        if self.default_presence_id is None:
-            return None
-        row = await info.context.loaders.presence_status.load(self.default_presence_id)
-        return PresenceStatus.from_row(row) if row else None
+    @strawberry.field(metadata=needs(PRESENCE))
+    def default_presence(self, info: Info) -> PresenceStatus | None:
+        return PRESENCE.get(info, self, PresenceStatus.from_row)
 
-    @strawberry.field
-    async def queues(self, info: Info) -> list[Queue] | None:
-        return [Queue.from_row(r) for r in await info.context.loaders.profile_queues.load(self.id)]
+    @strawberry.field(metadata=needs(QUEUES))
+    def queues(self, info: Info) -> list[Queue] | None:
+        return QUEUES.get(info, self, lambda rows: [Queue.from_row(r) for r in rows])
 
-    @strawberry.field
-    async def work_streams(self, info: Info) -> list[WorkStream] | None:
-        rows = await info.context.loaders.profile_work_streams.load(self.id)
-        return [WorkStream.from_row(r) for r in rows]
+    @strawberry.field(metadata=needs(WORK_STREAMS))
+    def work_streams(self, info: Info) -> list[WorkStream] | None:
+        return WORK_STREAMS.get(info, self, lambda rows: [WorkStream.from_row(r) for r in rows])
 
     users = users_field("profile_users", "Users who inherit this profile.")

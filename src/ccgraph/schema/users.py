@@ -3,8 +3,6 @@ its relations, and the effective settings routing uses."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +12,7 @@ from strawberry.types import Info
 
 from ccgraph.db import models as m
 from ccgraph.enums import Permission as PermissionValue
-from ccgraph.execution.prefetch import MISSING, many, one, peek
+from ccgraph.execution.prefetch import MISSING, Related, needs, ready
 from ccgraph.schema.business_units import BusinessUnit
 from ccgraph.schema.credentials import AccessKey, Session
 from ccgraph.schema.enums import (
@@ -27,15 +25,41 @@ from ccgraph.schema.enums import (
 )
 from ccgraph.schema.node import node_type
 from ccgraph.schema.permissions import requires
-from ccgraph.schema.relay import page_args
+from ccgraph.schema.relay import nested_connection, nested_pages, paginated
 from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
 from ccgraph.schema.security_profiles import SecurityProfile
 from ccgraph.schema.skills import ProficiencyConnection, Skill
 from ccgraph.schema.teams import Team
 from ccgraph.schema.user_connections import users_field
 from ccgraph.schema.user_profiles import ChannelValue, UserProfile, channel_values
-from ccgraph.services.effective_settings import RoutingInputs, effective_settings, routable_skills
-from ccgraph.services.user_fields import applies
+from ccgraph.services.pagination import PageArgs
+from ccgraph.services.users.effective_settings import RoutingInputs, effective_settings, routable_skills
+from ccgraph.services.users.fields import applies
+
+# The relations of a user, each read through its loader (see execution/prefetch.py).
+UNIT = Related("business_unit", lambda user: user.business_unit_id)
+TEAM = Related("team", lambda user: user.team_id)
+MANAGER = Related("user", lambda user: user.manager_id)
+PROFILE = Related("user_profile", lambda user: user.user_profile_id)
+PRESENCE = Related("presence_status", lambda user: user.default_presence_id)
+QUEUES = Related("user_queues", lambda user: user.id, many=True)
+WORK_STREAMS = Related("user_work_streams", lambda user: user.id, many=True)
+SECURITY_PROFILES = Related("user_security_profiles", lambda user: user.id, many=True)
+ACCESS_KEYS = Related("user_access_keys", lambda user: user.id, many=True)
+SESSIONS = Related("user_sessions", lambda user: user.id, many=True)
+SKILLS = nested_pages("user_skills")
+# What effective settings are computed from, in the order `_effective` takes them; and the
+# unpaged skill list, when their `skills` are asked.
+EFFECTIVE = (
+    PROFILE,
+    PRESENCE,
+    Related("presence_status", lambda profile: profile.default_presence_id, via=PROFILE),
+    QUEUES,
+    Related("profile_queues", lambda profile: profile.id, many=True, via=PROFILE),
+    WORK_STREAMS,
+    Related("profile_work_streams", lambda profile: profile.id, many=True, via=PROFILE),
+)
+SKILL_LIST = Related("user_skill_list", lambda user: user.id, many=True, when="skills")
 
 
 @strawberry.type(description="Organisation information.")
@@ -150,15 +174,15 @@ class EffectiveSettings:
     default_presence: EffectivePresence
     queues: list[EffectiveQueue] | None
     work_streams: list[EffectiveWorkStream] | None
-    user_id: strawberry.Private[int]
+    row: strawberry.Private[m.User]
 
     @strawberry.field(
         description="The user's active skills, most proficient first (skills are the user's own)."
     )
     def skills(self, info: Info) -> list[EffectiveSkill] | None:
-        return many(
-            info.context.loaders.user_skill_list,
-            self.user_id,
+        return SKILL_LIST.get(
+            info,
+            self.row,
             lambda pairs: [
                 EffectiveSkill(value=Skill.from_row(s.value[0]), proficiency=s.value[1], source=s.source)
                 for s in routable_skills(pairs)
@@ -218,17 +242,19 @@ class User(relay.Node):
     @strawberry.field(
         description="Access keys (id, created, last used, active); never their secrets.",
         extensions=[requires(PermissionValue.ACCESS_KEY_CREATE)],
+        metadata=needs(ACCESS_KEYS),
     )
     async def access_keys(self, info: Info) -> list[AccessKey]:
-        return [AccessKey.from_row(r) for r in await info.context.loaders.user_access_keys.load(self.id)]
+        return await ACCESS_KEYS.value(info, self.row, lambda rows: [AccessKey.from_row(r) for r in rows])
 
     @strawberry.field(
         description="Active sessions: the user's own, or anyone's with USERS_EDIT.",
         extensions=[requires(PermissionValue.USERS_EDIT, or_self=True)],
+        metadata=needs(SESSIONS),
     )
     async def sessions(self, info: Info) -> list[Session]:
         current = info.context.principal.session_id
-        return [Session.from_row(r, current) for r in await info.context.loaders.user_sessions.load(self.id)]
+        return await SESSIONS.value(info, self.row, lambda rows: [Session.from_row(r, current) for r in rows])
 
     @strawberry.field
     def full_name(self) -> str:
@@ -263,10 +289,9 @@ class User(relay.Node):
             type=r.phone_type, desk_phone_number=r.desk_phone_number, auto_accept=r.auto_accept_calls
         )
 
-    def _unit(self, info: Info, build: Callable[[Any], Any]) -> Any:
-        return one(info.context.loaders.business_unit, self.row.business_unit_id, build)
-
-    @strawberry.field(description="The single-channel fields read null when the unit uses OSH.")
+    @strawberry.field(
+        description="The single-channel fields read null when the unit uses OSH.", metadata=needs(UNIT)
+    )
     def channel_settings(self, info: Info) -> ChannelSettings:
         r = self.row
 
@@ -284,9 +309,11 @@ class User(relay.Node):
                 request_contact=only("request_contact"),
             )
 
-        return self._unit(info, build)
+        return UNIT.get(info, r, build)
 
-    @strawberry.field(description="Null unless the unit enables omnichannel session handling.")
+    @strawberry.field(
+        description="Null unless the unit enables omnichannel session handling.", metadata=needs(UNIT)
+    )
     def omnichannel(self, info: Info) -> OmnichannelSettings | None:
         r = self.row
 
@@ -300,13 +327,14 @@ class User(relay.Node):
                 total_contact_count=r.osh_total_contact_count if granular else None,
             )
 
-        return self._unit(info, build)
+        return UNIT.get(info, r, build)
 
-    @strawberry.field(description="Null unless the unit enables WFO.")
+    @strawberry.field(description="Null unless the unit enables WFO.", metadata=needs(UNIT))
     def wfo_recording(self, info: Info) -> WfoRecording | None:
         r = self.row
-        return self._unit(
+        return UNIT.get(
             info,
+            r,
             lambda unit: (
                 WfoRecording(
                     system_domain=r.wfo_system_domain,
@@ -318,11 +346,12 @@ class User(relay.Node):
             ),
         )
 
-    @strawberry.field(description="Null unless the unit enables WFM.")
+    @strawberry.field(description="Null unless the unit enables WFM.", metadata=needs(UNIT))
     def wfm_notifications(self, info: Info) -> WfmNotifications | None:
         r = self.row
-        return self._unit(
+        return UNIT.get(
             info,
+            r,
             lambda unit: (
                 WfmNotifications(email=r.wfm_notify_email, sms=r.wfm_notify_sms, in_app=r.wfm_notify_in_app)
                 if applies(unit, "wfm_notify_email")
@@ -330,140 +359,113 @@ class User(relay.Node):
             ),
         )
 
-    @strawberry.field(description="Null unless the unit allows MAX release preview.")
+    @strawberry.field(description="Null unless the unit allows MAX release preview.", metadata=needs(UNIT))
     def max_release_preview(self, info: Info) -> bool | None:
         r = self.row
-        return self._unit(
-            info, lambda unit: r.max_release_preview if applies(unit, "max_release_preview") else None
+        return UNIT.get(
+            info, r, lambda unit: r.max_release_preview if applies(unit, "max_release_preview") else None
         )
 
-    @strawberry.field(description="Null unless the unit integrates a CRM.")
+    @strawberry.field(description="Null unless the unit integrates a CRM.", metadata=needs(UNIT))
     def crm_username(self, info: Info) -> str | None:
         r = self.row
-        return self._unit(info, lambda unit: r.crm_username if applies(unit, "crm_username") else None)
+        return UNIT.get(info, r, lambda unit: r.crm_username if applies(unit, "crm_username") else None)
 
-    @strawberry.field(description="The five custom fields under their business unit's labels.")
+    @strawberry.field(
+        description="The five custom fields under their business unit's labels.", metadata=needs(UNIT)
+    )
     def custom_fields(self, info: Info) -> list[CustomField]:
         values = self.row.custom_values()
-        return self._unit(
+        return UNIT.get(
             info,
+            self.row,
             lambda unit: [
                 CustomField(slot=slot, label=label, value=value)
                 for slot, (label, value) in enumerate(zip(unit.custom_field_labels(), values, strict=True), 1)
             ],
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=needs(UNIT))
     def business_unit(self, info: Info) -> BusinessUnit | None:
-        return self._unit(info, BusinessUnit.from_row)
+        return UNIT.get(info, self.row, BusinessUnit.from_row)
 
-    @strawberry.field
+    @strawberry.field(metadata=needs(TEAM))
     def team(self, info: Info) -> Team | None:
-        return one(info.context.loaders.team, self.row.team_id, Team.from_row)
+        return TEAM.get(info, self.row, Team.from_row)
 
-    @strawberry.field
+    @strawberry.field(metadata=needs(MANAGER))
     def manager(self, info: Info) -> User | None:
-        return one(info.context.loaders.user, self.row.manager_id, User.from_row)
+        return MANAGER.get(info, self.row, User.from_row)
 
     direct_reports = users_field("direct_reports", "Users whose manager this user is.")
 
-    @strawberry.field
+    @strawberry.field(metadata=needs(SECURITY_PROFILES))
     def security_profiles(self, info: Info) -> list[SecurityProfile] | None:
-        return many(
-            info.context.loaders.user_security_profiles,
-            self.id,
-            lambda rows: [SecurityProfile.from_row(r) for r in rows],
-        )
+        return SECURITY_PROFILES.get(info, self.row, lambda rows: [SecurityProfile.from_row(r) for r in rows])
 
-    @strawberry.field(description="Effective permissions: the union of the security profiles'.")
+    @strawberry.field(
+        description="Effective permissions: the union of the security profiles'.",
+        metadata=needs(SECURITY_PROFILES),
+    )
     def permissions(self, info: Info) -> list[Permission]:
         def union(rows: list[Any]) -> list[Permission]:
             granted = {p for r in rows for p in r.permissions}
             return [p for p in PermissionValue if p.value in granted]
 
-        return many(info.context.loaders.user_security_profiles, self.id, union)
+        return SECURITY_PROFILES.get(info, self.row, union)
 
-    @strawberry.field(description="The profile the user inherits settings from (at most one).")
+    @strawberry.field(
+        description="The profile the user inherits settings from (at most one).", metadata=needs(PROFILE)
+    )
     def user_profile(self, info: Info) -> UserProfile | None:
-        return one(info.context.loaders.user_profile, self.row.user_profile_id, UserProfile.from_row)
+        return PROFILE.get(info, self.row, UserProfile.from_row)
 
-    @strawberry.field(description="The user's own default presence; null when inherited.")
+    @strawberry.field(
+        description="The user's own default presence; null when inherited.", metadata=needs(PRESENCE)
+    )
     def default_presence(self, info: Info) -> PresenceStatus | None:
-        return one(
-            info.context.loaders.presence_status, self.row.default_presence_id, PresenceStatus.from_row
-        )
+        return PRESENCE.get(info, self.row, PresenceStatus.from_row)
 
-    @strawberry.field(description="The user's own queues, besides the profile's.")
+    @strawberry.field(description="The user's own queues, besides the profile's.", metadata=needs(QUEUES))
     def queues(self, info: Info) -> list[Queue] | None:
-        return many(info.context.loaders.user_queues, self.id, lambda rows: [Queue.from_row(r) for r in rows])
+        return QUEUES.get(info, self.row, lambda rows: [Queue.from_row(r) for r in rows])
 
-    @strawberry.field(description="The user's own work streams, besides the profile's.")
+    @strawberry.field(
+        description="The user's own work streams, besides the profile's.", metadata=needs(WORK_STREAMS)
+    )
     def work_streams(self, info: Info) -> list[WorkStream] | None:
-        return many(
-            info.context.loaders.user_work_streams,
-            self.id,
-            lambda rows: [WorkStream.from_row(r) for r in rows],
-        )
+        return WORK_STREAMS.get(info, self.row, lambda rows: [WorkStream.from_row(r) for r in rows])
 
-    @strawberry.field(description="The user's skills, with proficiency on the edge.")
+    @strawberry.field(description="The user's skills, with proficiency on the edge.", metadata=needs(*SKILLS))
+    @paginated
     def skills(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs,
         search: str | None = None,
         order_by: ProficiencyOrder | None = None,
     ) -> ProficiencyConnection[Skill] | None:
-        loaders = info.context.loaders
-        key = (self.id, page_args(first, after, last, before), search, (order_by or ProficiencyOrder()).key())
-        counts = loaders.user_skills_count
-        return many(
-            loaders.user_skills,
-            key,
-            lambda page: ProficiencyConnection.of(
-                page, Skill.from_row, lambda: counts.load((self.id, search))
-            ),
+        return nested_connection(
+            info,
+            self.row,
+            SKILLS,
+            ProficiencyConnection,
+            Skill.from_row,
+            page=page,
+            search=search,
+            order_by=order_by,
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=needs(*EFFECTIVE, SKILL_LIST))
     def effective_settings(self, info: Info) -> EffectiveSettings:
         """Computed now when the page's prefetch brought every input, else after loading them."""
-        loaders = info.context.loaders
-        row = self.row
-        profile = peek(loaders.user_profile, row.user_profile_id) if row.user_profile_id else None
-        if profile is MISSING:
-            return self._effective_settings_loaded(info)
-        pid = profile.id if profile else None
-        found = [
-            peek(loaders.presence_status, row.default_presence_id) if row.default_presence_id else None,
-            peek(loaders.presence_status, profile.default_presence_id)
-            if profile and profile.default_presence_id
-            else None,
-            peek(loaders.user_queues, row.id),
-            peek(loaders.profile_queues, pid) if pid else [],
-            peek(loaders.user_work_streams, row.id),
-            peek(loaders.profile_work_streams, pid) if pid else [],
-        ]
+        found = [relation.cached(info, self.row) for relation in EFFECTIVE]
         if any(value is MISSING for value in found):
             return self._effective_settings_loaded(info)
-        return _effective(row, profile, *found)
+        return _effective(self.row, *found)
 
     async def _effective_settings_loaded(self, info: Info) -> EffectiveSettings:
-        loaders = info.context.loaders
-        row = self.row
-        profile = await _one(loaders.user_profile, row.user_profile_id, lambda p: p)
-        profile_id = profile.id if profile else None
-        found = await asyncio.gather(
-            _one(loaders.presence_status, row.default_presence_id, lambda p: p),
-            _one(loaders.presence_status, profile.default_presence_id if profile else None, lambda p: p),
-            loaders.user_queues.load(row.id),
-            _many(loaders.profile_queues, profile_id),
-            loaders.user_work_streams.load(row.id),
-            _many(loaders.profile_work_streams, profile_id),
-        )
-        return _effective(row, profile, *found)
+        return _effective(self.row, *await ready(info, self.row, EFFECTIVE))
 
 
 def _effective(
@@ -500,16 +502,5 @@ def _effective(
             EffectiveWorkStream(value=WorkStream.from_row(w.value), source=w.source)
             for w in settings.work_streams
         ],
-        user_id=row.id,
+        row=row,
     )
-
-
-async def _one(loader, key, convert):  # noqa: ANN001, ANN202
-    if key is None:
-        return None
-    row = await loader.load(key)
-    return convert(row) if row is not None else None
-
-
-async def _many(loader, key):  # noqa: ANN001, ANN202
-    return [] if key is None else await loader.load(key)
