@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 from ccgraph.db import models as m
 from ccgraph.enums import SettingSource
-from ccgraph.services.effective_settings import RoutingInputs, effective_settings
+from ccgraph.services.users.effective_settings import RoutingInputs, effective_settings
 from tests import factories as f
 
 

@@ -15,7 +15,6 @@ from strawberry.dataloader import DataLoader as StrawberryDataLoader
 
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
-from ccgraph.services import users
 from ccgraph.services.pagination import (
     Ordering,
     Page,
@@ -23,6 +22,7 @@ from ccgraph.services.pagination import (
     count_by_parent,
     fetch_pages_by_parent,
 )
+from ccgraph.services.users import queries as users
 
 
 class DataLoader(StrawberryDataLoader):

@@ -12,10 +12,10 @@ from ccgraph.schema.errors import UserError
 from ccgraph.schema.user_inputs import decode, user_values
 from ccgraph.schema.users import User
 from ccgraph.services import user_files
-from ccgraph.services import user_lifecycle as lifecycle
-from ccgraph.services import users as user_queries
 from ccgraph.services.errors import UserError as ServiceError
-from ccgraph.services.user_lifecycle import target_unit
+from ccgraph.services.users import checks, lifecycle
+from ccgraph.services.users import queries as user_queries
+from ccgraph.services.users.lifecycle import target_unit
 from ccgraph.services.writes import Rejected
 
 
@@ -27,7 +27,7 @@ def _too_many(count: int) -> list[UserError]:
     ]
 
 
-def _rows(results: list[lifecycle.RowResult] | None) -> list[b.UserRowResult]:
+def _rows(results: list[checks.RowResult] | None) -> list[b.UserRowResult]:
     return [
         b.UserRowResult(
             row=r.index + 1,
@@ -50,7 +50,7 @@ async def users_create(info: Info, input: b.UsersCreateInput) -> b.UsersPayload:
             "last_name": item.last_name,
             "email": item.email,
         }
-        drafts.append(lifecycle.Draft(values, item.password, item.password_confirmation))
+        drafts.append(checks.Draft(values, item.password, item.password_confirmation))
         errors.append(problems)
     unit = (
         decode(["businessUnitId"], input.business_unit_id, "BusinessUnit", [])
@@ -58,7 +58,7 @@ async def users_create(info: Info, input: b.UsersCreateInput) -> b.UsersPayload:
         else None
     )
     if any(errors):
-        results = [lifecycle.RowResult(i, errors=e) for i, e in enumerate(errors)]
+        results = [checks.RowResult(i, errors=e) for i, e in enumerate(errors)]
         return b.UsersPayload(
             results=_rows(results), user_errors=UserError.many(e for r in results for e in r.errors)
         )
@@ -91,7 +91,7 @@ async def users_update(info: Info, input: b.UsersUpdateInput) -> b.UsersPayload:
         changes.append(lifecycle.Change(values, user_id=user_id, version=item.version))
         errors.append(problems)
     if any(errors):
-        results = [lifecycle.RowResult(i, errors=e) for i, e in enumerate(errors)]
+        results = [checks.RowResult(i, errors=e) for i, e in enumerate(errors)]
         return b.UsersPayload(
             results=_rows(results), user_errors=UserError.many(e for r in results for e in r.errors)
         )

@@ -17,7 +17,7 @@ from ccgraph.schema.user_inputs import (
     user_values,
 )
 from ccgraph.schema.users import User
-from ccgraph.services import user_lifecycle as lifecycle
+from ccgraph.services.users import lifecycle
 from ccgraph.services.writes import Outcome
 
 

@@ -7,7 +7,7 @@ import enum
 import strawberry
 
 from ccgraph import enums
-from ccgraph.services.users import UserOrderField as _UserOrderField
+from ccgraph.services.users.queries import UserOrderField as _UserOrderField
 
 Permission = strawberry.enum(enums.Permission, description="One action a security profile may grant.")
 SettingSource = strawberry.enum(

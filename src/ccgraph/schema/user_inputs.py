@@ -10,7 +10,7 @@ from strawberry import UNSET, relay
 
 from ccgraph.schema.enums import AccessMode, Channel, DeliveryMode, PhoneType
 from ccgraph.services.errors import InputError, UserError
-from ccgraph.services.user_fields import FIELDS
+from ccgraph.services.users.fields import FIELDS
 
 U = UNSET
 

@@ -16,10 +16,10 @@ from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
 from ccgraph.services import audit, authority
 from ccgraph.services import validation as v
-from ccgraph.services.errors import UserError
+from ccgraph.services.errors import UserError, not_found
 from ccgraph.services.scope import can_see
-from ccgraph.services.user_fields import camel
-from ccgraph.services.user_lifecycle import not_found, target_unit
+from ccgraph.services.users.fields import camel
+from ccgraph.services.users.lifecycle import target_unit
 from ccgraph.services.writes import Actor, Outcome, Rejected, run_write
 
 NAME = v.text(100, required=True)

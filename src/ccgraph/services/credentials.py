@@ -18,7 +18,7 @@ from ccgraph.db.base import utcnow
 from ccgraph.enums import Permission
 from ccgraph.services import audit, auth, authority, mail, password_policy
 from ccgraph.services.errors import UserError
-from ccgraph.services.user_lifecycle import revoke_credentials
+from ccgraph.services.users.lifecycle import revoke_credentials
 from ccgraph.services.writes import Actor, Outcome, Rejected, run_write
 
 

@@ -12,6 +12,10 @@ class UserError:
     message: str
 
 
+def not_found(field: list[str], what: str) -> UserError:
+    return UserError(field, "NOT_FOUND", f"No {what} with this ID in the business unit.")
+
+
 class InputError(ValueError):
     """Bad arguments to a read (cursor, page size...): surfaces as a GraphQL error naming them."""
 

@@ -26,10 +26,10 @@ from ccgraph.config import Settings
 from ccgraph.db import models as m
 from ccgraph.enums import AccessMode, Channel, DeliveryMode, PhoneType
 from ccgraph.services import authority
-from ccgraph.services import user_lifecycle as lifecycle
 from ccgraph.services.auth import normalize_username
 from ccgraph.services.errors import UserError
-from ccgraph.services.user_fields import FIELDS
+from ccgraph.services.users import checks, lifecycle
+from ccgraph.services.users.fields import FIELDS
 from ccgraph.services.writes import Actor, Outcome, Rejected, run_write
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -415,7 +415,7 @@ async def import_users(
         unit = await session.get(m.BusinessUnit, plan.unit_id)
         done = 0
         for chunk, checked in plan.creates:
-            drafts = [lifecycle.Draft(v, without_password=True) for _, v in chunk]
+            drafts = [checks.Draft(v, without_password=True) for _, v in chunk]
             results = await lifecycle.create_rows(session, actor, unit, drafts, checked=checked, atomic=False)
             for (outcome, _), result in zip(chunk, results, strict=True):
                 if not result.errors:  # refusals were reported when the file was checked
@@ -507,8 +507,8 @@ async def _plan(
     checked_creates = []
     for start in range(0, len(creates), CHUNK_ROWS):
         chunk = creates[start : start + CHUNK_ROWS]
-        drafts = [lifecycle.Draft(v, without_password=True) for _, v in chunk]
-        checked = await lifecycle.check_rows(session, actor, unit, drafts)
+        drafts = [checks.Draft(v, without_password=True) for _, v in chunk]
+        checked = await checks.check_rows(session, actor, unit, drafts)
         for (outcome, _), result in zip(chunk, checked[1], strict=True):
             if result.errors:
                 _settle(outcome, result, "created", by_path)
@@ -516,7 +516,7 @@ async def _plan(
     return _Plan(unit.id, outcomes, checked_creates, updates, by_path)
 
 
-def _settle(outcome: RowOutcome, result: lifecycle.RowResult, action: str, by_path: dict[str, str]) -> None:
+def _settle(outcome: RowOutcome, result: checks.RowResult, action: str, by_path: dict[str, str]) -> None:
     if result.errors:
         outcome.errors += [(_column_of(e, by_path), e.code, e.message) for e in result.errors]
         return

@@ -1,0 +1,1 @@
+"""Users: reading them, their fields, the checks of a user row, and the use cases that change them."""
