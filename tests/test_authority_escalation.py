@@ -41,7 +41,7 @@ from ccgraph.db import models as m
 from ccgraph.db.base import Base, utcnow
 from ccgraph.enums import Permission
 from ccgraph.services import authority
-from ccgraph.services.user_files import headers
+from ccgraph.services.bulk.columns import headers
 from tests import factories as f
 
 SDL = build_schema((Path(__file__).parent.parent / "schema.graphql").read_text())

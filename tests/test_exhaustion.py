@@ -23,7 +23,7 @@ from ccgraph.db import models as m
 from ccgraph.enums import Permission
 from ccgraph.execution.limits import _Measure
 from ccgraph.schema.schema import schema
-from ccgraph.services import user_files
+from ccgraph.services.bulk import tables
 from tests import factories as f
 from tests.conftest import cheap_settings
 
@@ -177,13 +177,13 @@ def xlsx_with_rows(count: int) -> bytes:
 def test_a_million_row_workbook_is_refused_without_reading_past_the_limit():
     content = xlsx_with_rows(1_000_000)
     assert len(content) < 10 * 1024 * 1024  # it passes the upload limit: rows must stop it
-    limits = user_files.FileLimits(rows=10_000)
-    with pytest.raises(user_files.FileProblem) as refused:
-        user_files.read_table(content, user_files.FileFormat.XLSX, limits)
+    limits = tables.FileLimits(rows=10_000)
+    with pytest.raises(tables.FileProblem) as refused:
+        tables.read_table(content, tables.FileFormat.XLSX, limits)
     assert refused.value.code == "TOO_MANY_ROWS"
     assert refused.value.rows_read == limits.rows + 1  # the header and the rows allowed, no more
-    with pytest.raises(user_files.FileProblem) as refused:
-        user_files.read_table(b"username\n" + b"x\n" * 5_000_000, user_files.FileFormat.CSV, limits)
+    with pytest.raises(tables.FileProblem) as refused:
+        tables.read_table(b"username\n" + b"x\n" * 5_000_000, tables.FileFormat.CSV, limits)
     assert (refused.value.code, refused.value.rows_read) == ("TOO_MANY_ROWS", limits.rows + 1)
 
 
@@ -198,19 +198,19 @@ def test_a_zip_bomb_is_refused_from_its_directory(monkeypatch):
     assert len(buffer.getvalue()) < 1024 * 1024
     opened = []
     monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: opened.append(1))
-    with pytest.raises(user_files.FileProblem) as refused:
-        user_files.read_table(
+    with pytest.raises(tables.FileProblem) as refused:
+        tables.read_table(
             buffer.getvalue(),
-            user_files.FileFormat.XLSX,
-            user_files.FileLimits(unzipped_bytes=32 * 1024 * 1024),
+            tables.FileFormat.XLSX,
+            tables.FileLimits(unzipped_bytes=32 * 1024 * 1024),
         )
     assert refused.value.code == "TOO_LARGE" and opened == []
     many = io.BytesIO()
     with zipfile.ZipFile(many, "w") as archive:
         for i in range(60):
             archive.writestr(f"xl/worksheets/sheet{i}.xml", "<worksheet/>")
-    with pytest.raises(user_files.FileProblem) as refused:
-        user_files.read_table(many.getvalue(), user_files.FileFormat.XLSX, user_files.FileLimits())
+    with pytest.raises(tables.FileProblem) as refused:
+        tables.read_table(many.getvalue(), tables.FileFormat.XLSX, tables.FileLimits())
     assert refused.value.code == "TOO_MANY_SHEETS" and opened == []
 
 

@@ -87,7 +87,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
     from ccgraph.enums import Permission
     from ccgraph.services.auth import principal_for_user
-    from ccgraph.services.user_files import FileFormat, FileLimits, ImportMode, import_users
+    from ccgraph.services.bulk.imports import ImportMode, import_users
+    from ccgraph.services.bulk.tables import FileFormat, FileLimits
     from ccgraph.services.writes import Actor
 
     path = Path(args.file)

@@ -11,7 +11,7 @@ from ccgraph.schema import bulk as b
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.user_inputs import decode, user_values
 from ccgraph.schema.users import User
-from ccgraph.services import user_files
+from ccgraph.services.bulk import columns, imports, tables
 from ccgraph.services.errors import UserError as ServiceError
 from ccgraph.services.users import checks, lifecycle
 from ccgraph.services.users import queries as user_queries
@@ -125,13 +125,13 @@ async def users_import(info: Info, input: b.UsersImportInput) -> b.UsersImportPa
     if errors:
         return _import_payload(None, errors)
     async with ctx.write() as session:
-        outcome = await user_files.import_users(
+        outcome = await imports.import_users(
             session,
             ctx.actor,
             content,
             input.format,
             input.mode,
-            limits=user_files.FileLimits.of(ctx.settings),
+            limits=tables.FileLimits.of(ctx.settings),
             business_unit_id=unit,
             atomic=input.atomic,
             validate_only=input.validate_only,
@@ -139,7 +139,7 @@ async def users_import(info: Info, input: b.UsersImportInput) -> b.UsersImportPa
     return _import_payload(outcome.value, outcome.errors)
 
 
-def _import_payload(rows: list[user_files.RowOutcome] | None, errors: list) -> b.UsersImportPayload:
+def _import_payload(rows: list[imports.RowOutcome] | None, errors: list) -> b.UsersImportPayload:
     rows = rows or []
     count = lambda action: sum(1 for r in rows if r.action == action and not r.errors)  # noqa: E731
     return b.UsersImportPayload(
@@ -160,9 +160,9 @@ def _import_payload(rows: list[user_files.RowOutcome] | None, errors: list) -> b
     )
 
 
-def _file(name: str, fmt: user_files.FileFormat, content: bytes, rows: int) -> b.ExportedFile:
+def _file(name: str, fmt: tables.FileFormat, content: bytes, rows: int) -> b.ExportedFile:
     extension, kind = (
-        ("csv", "text/csv") if fmt is user_files.FileFormat.CSV else ("xlsx", user_files.XLSX_TYPE)
+        ("csv", "text/csv") if fmt is tables.FileFormat.CSV else ("xlsx", tables.XLSX_TYPE)
     )
     return b.ExportedFile(
         filename=f"{name}.{extension}",
@@ -192,7 +192,7 @@ async def users_import_template(
     """An empty file with the header row of the unit's import columns."""
     async with info.context.db() as session:
         unit = await _unit(info, session, business_unit_id)
-        content = user_files.render(user_files.headers(unit), [], format)
+        content = tables.render(columns.headers(unit), [], format)
     return _file("users-template", format, content, 0)
 
 
@@ -211,7 +211,7 @@ async def users_export(
             .order_by(user_queries.m.User.username)
         )
         users = (await session.execute(stmt)).scalars().all()
-        rows = await user_files.export_rows(session, unit, users)
-        header, rows = user_files.readable(info.context.principal, user_files.headers(unit), rows)
-        content = user_files.render(header, rows, format)
+        rows = await imports.export_rows(session, unit, users)
+        header, rows = columns.readable(info.context.principal, columns.headers(unit), rows)
+        content = tables.render(header, rows, format)
     return _file("users", format, content, len(rows))

@@ -9,8 +9,8 @@ from strawberry.file_uploads import Upload
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.user_inputs import UserCreateInput, UserUpdateInput
 from ccgraph.schema.users import User
-from ccgraph.services.user_files import FileFormat as _FileFormat
-from ccgraph.services.user_files import ImportMode as _ImportMode
+from ccgraph.services.bulk.imports import ImportMode as _ImportMode
+from ccgraph.services.bulk.tables import FileFormat as _FileFormat
 
 FileFormat = strawberry.enum(_FileFormat, name="FileFormat")
 ImportMode = strawberry.enum(
