@@ -16,7 +16,7 @@ from ccgraph.schema.permissions import requires, signed_in
 from ccgraph.schema.relay import Connection, page_args
 from ccgraph.schema.security_profiles import PermissionInfo
 from ccgraph.schema.skills import Skill
-from ccgraph.services import catalog
+from ccgraph.services.catalog import queries as catalog
 
 
 def catalog_connection(model: Any, node: Any, permission: Permission, description: str) -> Any:

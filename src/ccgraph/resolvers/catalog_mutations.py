@@ -18,7 +18,7 @@ from ccgraph.schema.skills import Skill
 from ccgraph.schema.teams import Team
 from ccgraph.schema.user_inputs import decode
 from ccgraph.schema.user_profiles import UserProfile
-from ccgraph.services import catalog_writes as cw
+from ccgraph.services.catalog import writes as cw
 
 ID_FIELDS = {
     "default_presence_id": "PresenceStatus",

@@ -10,7 +10,7 @@ from ccgraph.schema.payloads import SkillPayload, UserPayload
 from ccgraph.schema.skills import Skill
 from ccgraph.schema.user_inputs import decode
 from ccgraph.schema.users import User
-from ccgraph.services import skill_assignments as sa
+from ccgraph.services import skills as sa
 
 
 def _pairs(side: sa.Side, items: list[Any] | None, errors: list) -> list[tuple[int, int]] | None:
