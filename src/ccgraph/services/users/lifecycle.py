@@ -311,7 +311,7 @@ async def _load(
     is stale) and the current links of the users found."""
     found = await _users_named(session, changes)
     results = [_target(actor, index, change, found) for index, change in enumerate(changes)]
-    links = await current_links(session, [r.user.id for r in results if r.user and not r.errors])
+    links = await current_links(session, [r.user.id for r in results if r.user is not None and not r.errors])
     return results, links
 
 
@@ -330,6 +330,7 @@ async def _users_named(session: AsyncSession, changes: Sequence[Change]) -> dict
 
 
 def _target(actor: Actor, index: int, change: Change, found: dict[Any, m.User]) -> RowResult:
+    """The row's user, unless the actor cannot see it or the change was made on a stale version."""
     key = change.user_id if change.user_id is not None else normalize_username(change.username or "")
     user = found.get(key)
     if user is None or not can_see(actor.principal, user.business_unit_id):
