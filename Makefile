@@ -33,11 +33,14 @@ run: install
 test: install-test
 	$(BIN)/pytest
 
+## ruff, ruff format --check and mypy (with Strawberry's plugin): all must be clean.
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install-test
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff format .
 
 ## Regenerate the checked-in SDL.
 schema: install
@@ -50,4 +53,4 @@ bench: install-test
 	$(BIN)/python bench/stall.py
 
 clean:
-	rm -rf $(VENV) ccgraph.db ccgraph.db-wal ccgraph.db-shm .pytest_cache .ruff_cache
+	rm -rf $(VENV) ccgraph.db ccgraph.db-wal ccgraph.db-shm .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -30,18 +30,18 @@ import httpx
 from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).parent))
-from nested_query import QUERY, organisation  # noqa: E402
-from serving import free_port, pg_schema, start  # noqa: E402
+from nested_query import QUERY, organisation
+from serving import free_port, pg_schema, start
 
-from ccgraph.app import create_app  # noqa: E402
-from ccgraph.config import Settings  # noqa: E402
-from ccgraph.db.migrate import upgrade  # noqa: E402
+from ccgraph.app import create_app
+from ccgraph.config import Settings
+from ccgraph.db.migrate import upgrade
 
 HERE = Path(__file__).parent
 PAGE = 100
 
 
-def caller(client: httpx.AsyncClient, url: str, body: dict | None, headers: dict):  # noqa: ANN201
+def caller(client: httpx.AsyncClient, url: str, body: dict | None, headers: dict):
     async def call() -> float:
         started = time.perf_counter()
         r = await client.post(url, json=body, headers=headers)
@@ -52,7 +52,7 @@ def caller(client: httpx.AsyncClient, url: str, body: dict | None, headers: dict
     return call
 
 
-async def worker(call, stop: float) -> int:  # noqa: ANN001
+async def worker(call, stop: float) -> int:
     done = 0
     while time.perf_counter() < stop:
         await call()

@@ -8,7 +8,6 @@ Goal: 10,000 users in under 10 s and under 300 MiB. Run: `make bench` or
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import resource
@@ -18,47 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-HEADER = [
-    "username",
-    "firstName",
-    "lastName",
-    "email",
-    "team",
-    "securityProfiles",
-    "skills",
-    "queues",
-    "timezone",
-    "country",
-    "city",
-    "capacity",
-    "phone.type",
-    "Custom 1",
-]
-
-
-def generate(path: Path, users: int) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(HEADER)
-        for i in range(users):
-            writer.writerow(
-                [
-                    f"agent{i:06}",
-                    "Agent",
-                    f"Number {i}",
-                    f"agent{i}@example.com",
-                    f"Team {i % 20}",
-                    "Agent",
-                    f"Skill {i % 50}={1 + i % 20};Skill {(i + 7) % 50}={1 + (i + 3) % 20}",
-                    f"Queue {i % 30}",
-                    "Europe/London",
-                    "GB",
-                    "London",
-                    str(20 + i % 40),
-                    "SOFTPHONE",
-                    "Full-time",
-                ]
-            )
+from ccgraph.config import Settings
+from ccgraph.services import sample_import
 
 
 def run(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -79,11 +39,9 @@ def main() -> None:
         }
         py = [sys.executable, "-m", "ccgraph"]
         run([*py, "init", "--admin-password", "bench-password-1"], env).check_returncode()
-        setup = Path(tmp) / "setup.py"
-        setup.write_text(SETUP)
-        subprocess.run([sys.executable, str(setup)], env=env, check=True)
+        sample_import.prepare(Settings.from_env(env))
         data = Path(tmp) / "users.csv"
-        generate(data, args.users)
+        sample_import.write_file(data, args.users)
         start = time.perf_counter()
         result = run([*py, "import", str(data)], env)
         elapsed = time.perf_counter() - start
@@ -106,30 +64,6 @@ def main() -> None:
         )
         print(json.dumps(figures))
 
-
-SETUP = """
-import asyncio
-from ccgraph.config import Settings
-from ccgraph.db import models as m
-from ccgraph.db.engine import create_engine, session_factory
-from ccgraph.enums import Channel, Permission
-
-async def main():
-    engine = create_engine(Settings.from_env())
-    async with session_factory(engine)() as db:
-        bu = 1
-        db.add_all([m.Team(business_unit_id=bu, name=f"Team {i}") for i in range(20)])
-        db.add_all([m.Queue(business_unit_id=bu, name=f"Queue {i}") for i in range(30)])
-        db.add_all([m.Skill(business_unit_id=bu, name=f"Skill {i}") for i in range(50)])
-        agent = m.SecurityProfile(
-            business_unit_id=bu, name="Agent", permissions=[Permission.USERS_VIEW.value]
-        )
-        db.add(agent)
-        await db.commit()
-    await engine.dispose()
-
-asyncio.run(main())
-"""
 
 if __name__ == "__main__":
     main()

@@ -65,7 +65,7 @@ async def page(request: Request) -> Response:
             ).all()
         }
 
-        async def linked(table, owner, target, model, owners):  # noqa: ANN001, ANN202
+        async def linked(table, owner, target, model, owners):
             rows = await conn.execute(
                 select(table.c[owner], model.id, model.name)
                 .join(model, model.id == table.c[target])
@@ -99,7 +99,7 @@ async def page(request: Request) -> Response:
         ).all():
             skills[uid].append({"proficiency": proficiency, "node": {"name": name}})
 
-    def union(mine, theirs):  # noqa: ANN001, ANN202
+    def union(mine, theirs):
         merged = {i: [name, "USER"] for i, name in mine}
         for i, name in theirs:
             merged[i] = [merged[i][0], "BOTH"] if i in merged else [name, "PROFILE"]

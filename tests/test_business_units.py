@@ -15,8 +15,10 @@ from sqlalchemy import select
 
 from ccgraph.db import models as m
 from ccgraph.enums import Permission
-from ccgraph.schema.schema import schema
+from ccgraph.schema.schema import build_schema as build_ccgraph_schema
 from tests import factories as f
+
+schema = build_ccgraph_schema()
 
 
 @pytest.fixture

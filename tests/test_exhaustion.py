@@ -22,10 +22,12 @@ from ccgraph.app import create_app
 from ccgraph.db import models as m
 from ccgraph.enums import Permission
 from ccgraph.execution.limits import _Measure
-from ccgraph.schema.schema import schema
+from ccgraph.schema.schema import build_schema as build_ccgraph_schema
 from ccgraph.services.bulk import tables
 from tests import factories as f
 from tests.conftest import cheap_settings
+
+schema = build_ccgraph_schema()
 
 
 def fragment_bomb(levels: int) -> str:

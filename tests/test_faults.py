@@ -8,8 +8,8 @@ import time
 
 from sqlalchemy import create_engine, text
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
-from import_users import SETUP, generate  # noqa: E402
+from ccgraph.config import Settings
+from ccgraph.services import sample_import
 
 
 def test_kill_9_during_an_import_leaves_all_or_nothing(tmp_path):
@@ -23,10 +23,9 @@ def test_kill_9_during_an_import_leaves_all_or_nothing(tmp_path):
     subprocess.run(
         [*py, "init", "--admin-password", "admin-password-1"], env=env, check=True, capture_output=True
     )
-    (tmp_path / "setup.py").write_text(SETUP)
-    subprocess.run([sys.executable, str(tmp_path / "setup.py")], env=env, check=True)
+    sample_import.prepare(Settings.from_env(env))
     data = tmp_path / "users.csv"
-    generate(data, 4000)
+    sample_import.write_file(data, 4000)
 
     process = subprocess.Popen(
         [*py, "import", str(data)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

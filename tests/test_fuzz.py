@@ -15,10 +15,12 @@ from hypothesis_graphql import from_schema
 
 from ccgraph.app import create_app
 from ccgraph.db.engine import session_factory
-from ccgraph.schema.schema import schema
+from ccgraph.schema.schema import build_schema as build_ccgraph_schema
 from ccgraph.services.bootstrap import initialize
 from ccgraph.services.demo import load_demo
 from tests.conftest import ADMIN_PASSWORD, Api, cheap_settings
+
+schema = build_ccgraph_schema()
 
 EXAMPLES = int(os.environ.get("CCGRAPH_FUZZ_EXAMPLES", "300"))
 SDL = schema.as_str()

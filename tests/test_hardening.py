@@ -145,7 +145,7 @@ class TestProduction:
 async def test_unexpected_errors_are_masked_with_a_request_id_that_is_in_the_log(
     admin_api, caplog, monkeypatch
 ):
-    from ccgraph.schema import users as user_schema
+    from ccgraph.schema.users import types as user_schema
 
     def broken(values):  # a bug deep inside a resolver
         raise RuntimeError("database password is hunter2")

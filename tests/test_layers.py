@@ -1,5 +1,7 @@
-"""The house rules, read from the imports: the business rules and the database know nothing
-of GraphQL, and only `execution/` reaches into graphql-core's and Strawberry's internals."""
+"""The house rules, read from the imports (README, "Design"): each package imports only the
+layers below it; the business rules and the database know nothing of GraphQL; only
+`execution/` reaches into graphql-core's and Strawberry's internals; no module takes another
+module's private names."""
 
 from __future__ import annotations
 
@@ -48,3 +50,41 @@ def test_only_execution_touches_graphql_core_and_strawberry_internals():
     outside = {m: n for m, n in found.items() if n and not m.startswith("execution/")}
     assert outside == {}
     assert found["execution/planned.py"]  # the check reads real imports: it would see one
+
+
+# What each layer may not import (README, "Design": the house in one picture).
+GRAPHQL = ("ccgraph.schema", "ccgraph.resolvers", "ccgraph.execution")
+BELOW = {
+    "db/": (*GRAPHQL, "ccgraph.services", "ccgraph.auth", "ccgraph.loaders", "ccgraph.context"),
+    "auth/": (*GRAPHQL, "ccgraph.services", "ccgraph.loaders", "ccgraph.context"),
+    "services/": (*GRAPHQL, "ccgraph.loaders", "ccgraph.context"),
+    "loaders.py": GRAPHQL,
+    "context.py": GRAPHQL,
+    "execution/": ("ccgraph.schema", "ccgraph.resolvers"),
+    "schema/": ("ccgraph.resolvers",),
+}
+# The one module that assembles the schema from the root fields the domains contribute.
+ASSEMBLY = "schema/schema.py"
+
+
+def test_each_package_imports_only_the_layers_below_it():
+    found = {
+        module: reaches(names, forbidden)
+        for module, names in imports().items()
+        for prefix, forbidden in BELOW.items()
+        if module.startswith(prefix) and module != ASSEMBLY
+    }
+    assert {m: n for m, n in found.items() if n} == {}
+
+
+def test_no_module_imports_another_modules_private_names():
+    taken = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ccgraph"):
+                taken += [
+                    f"{path.relative_to(PACKAGE)}: {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_")
+                ]
+    assert taken == []

@@ -17,8 +17,10 @@ from graphql.pyutils import Undefined
 
 from ccgraph.db import models as m
 from ccgraph.enums import Permission
-from ccgraph.schema.schema import schema
+from ccgraph.schema.schema import build_schema as build_ccgraph_schema
 from tests import factories as f
+
+schema = build_ccgraph_schema()
 
 SDL = build_schema(schema.as_str())
 

@@ -38,7 +38,7 @@ from ccgraph.services.outage import unreachable
 log = logging.getLogger("ccgraph")
 
 
-class ServiceUnavailable(Exception):  # noqa: N818
+class ServiceUnavailable(Exception):
     """The database cannot be reached: the request is answered 503, not masked."""
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from ccgraph.config import Settings
 
 
-async def _with_session(settings: Settings, work):  # noqa: ANN001, ANN202
+async def _with_session(settings: Settings, work):
     from ccgraph.db.engine import create_engine, session_factory
 
     engine = create_engine(settings)
@@ -68,10 +68,10 @@ def cmd_demo(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_export_schema(args: argparse.Namespace, _settings: Settings) -> int:
-    from ccgraph.schema.schema import schema
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from ccgraph.schema.schema import build_schema
 
-    sdl = schema.as_str() + "\n"
+    sdl = build_schema(settings).as_str() + "\n"
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(sdl)
@@ -102,7 +102,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{path}: larger than CCGRAPH_MAX_UPLOAD_BYTES ({settings.max_upload_bytes})", file=sys.stderr)
         return 2
 
-    async def run(session):  # noqa: ANN001, ANN202
+    async def run(session):
         principal = await principal_for_user(session, args.as_user)
         if principal is None:
             return None

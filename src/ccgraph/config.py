@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./ccgraph.db"
@@ -63,7 +63,6 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_import_rows: int = 10_000
     max_import_unzipped_bytes: int = 100 * 1024 * 1024  # an XLSX workbook, unpacked
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def production(self) -> bool:
@@ -78,8 +77,6 @@ class Settings:
         environ = dict(os.environ if environ is None else environ)
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = environ.get(f"CCGRAPH_{f.name.upper()}")
             if raw is None:
                 continue

@@ -32,7 +32,7 @@ def refusal(code: str, message: str, request_id: str | None, **extensions: Any) 
     ).encode()
 
 
-class BodyTooLarge(Exception):  # noqa: N818
+class BodyTooLarge(Exception):
     pass
 
 

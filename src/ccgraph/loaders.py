@@ -7,7 +7,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from strawberry.dataloader import DataLoader as StrawberryDataLoader
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
 from ccgraph.services.pagination import (
+    Column,
     Ordering,
     Page,
     PageArgs,
@@ -24,8 +25,11 @@ from ccgraph.services.pagination import (
 )
 from ccgraph.services.users import queries as users
 
+K = TypeVar("K")
+V = TypeVar("V")
 
-class DataLoader(StrawberryDataLoader):
+
+class DataLoader(StrawberryDataLoader[K, V]):
     """Strawberry's DataLoader, whose loads are shielded. Many fields await one cached future;
     when graphql-core cancels one of them (a sibling failed into a non-null parent), asyncio
     would cancel that shared future too, and every other field awaiting it would get a
@@ -130,10 +134,10 @@ class Loaders:
 
     def _users_under(
         self,
-        parent: ColumnElement[int],
+        parent: Column,
         join: tuple[Any, Any] | None = None,
         orderings: dict[str, Ordering] | None = None,
-        extras: Sequence[ColumnElement[Any]] = (),
+        extras: Sequence[Column] = (),
     ) -> tuple[DataLoader[PageKey, Page], DataLoader[CountKey, int]]:
         base = select(m.User) if join is None else select(m.User).join(*join)
         return self._paged(
@@ -177,7 +181,7 @@ class Loaders:
     def _linked(
         self, owner: ColumnElement[int], target: ColumnElement[int], model: Any
     ) -> DataLoader[int, list[Any]]:
-        table: Table = owner.table  # type: ignore[assignment]
+        table: Table = owner.table
 
         async def load(ids: list[int]) -> list[list[Any]]:
             async with self._db() as session:
@@ -198,9 +202,9 @@ class Loaders:
         self,
         query: Callable[[str | None], Select[Any]],
         entity: Any,
-        parent: ColumnElement[int],
+        parent: Column,
         orderings: dict[str, Ordering],
-        extras: Sequence[ColumnElement[Any]] = (),
+        extras: Sequence[Column] = (),
     ) -> tuple[DataLoader[PageKey, Page], DataLoader[CountKey, int]]:
         """Pages of `entity` under many parents at once, one statement per distinct
         (page arguments, search, order) among the keys; and their totals."""

@@ -4,7 +4,6 @@ of randomness, so a SHA-256 of it is safe to store and cheap to check on every c
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import string
 
@@ -22,6 +21,3 @@ def new_secret() -> str:
 def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
-
-def matches(secret: str, stored_hash: str) -> bool:
-    return hmac.compare_digest(secret_hash(secret), stored_hash)

@@ -179,7 +179,7 @@ def _arguments(info: Info, graphql_type: GraphQLObjectType, field: StrawberryFie
         # A resolver that takes its arguments reshaped (see schema.relay.paginated) says how.
         receives = getattr(field.base_resolver and field.base_resolver.wrapped_func, "receives", None)
         return receives(arguments) if receives else arguments
-    except Exception:  # noqa: BLE001 (prefetching is an optimisation: never fail the request here)
+    except Exception:
         return MISSING
 
 

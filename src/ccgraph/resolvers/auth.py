@@ -1,10 +1,14 @@
+"""Signing in and out; the root fields of this domain."""
+
 from __future__ import annotations
 
+import strawberry
 from strawberry.types import Info
 
 from ccgraph.schema.auth import LoginInput, LoginPayload, LogoutPayload
 from ccgraph.schema.errors import UserError
-from ccgraph.schema.users import User
+from ccgraph.schema.permissions import signed_in
+from ccgraph.schema.users.types import User
 from ccgraph.services import auth
 
 
@@ -38,3 +42,13 @@ async def logout(info: Info) -> LogoutPayload:
     async with ctx.write() as session:
         await auth.logout(session, ctx.principal)
     return LogoutPayload(ok=True, user_errors=[])
+
+
+@strawberry.type
+class Mutation:
+    login: LoginPayload = strawberry.mutation(
+        resolver=login, description="Sign in; wrong credentials never say whether the username exists."
+    )
+    logout: LogoutPayload = strawberry.mutation(
+        resolver=logout, extensions=[signed_in()], description="End this session."
+    )

@@ -1,70 +1,76 @@
+"""Many users at once: lists in the request, or a CSV/XLSX file; the import template and the
+export; the root fields of this domain."""
+
 from __future__ import annotations
 
 import base64
 from typing import Any
 
+import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from ccgraph.resolvers.users import UserFilter, user_filter
+from ccgraph.enums import Permission as P
+from ccgraph.resolvers.common import write
 from ccgraph.schema import bulk as b
 from ccgraph.schema.errors import UserError
-from ccgraph.schema.user_inputs import decode, user_values
-from ccgraph.schema.users import User
+from ccgraph.schema.node import decode
+from ccgraph.schema.permissions import requires
+from ccgraph.schema.users.inputs import UserFilter, user_filter, user_values
+from ccgraph.schema.users.types import User
 from ccgraph.services.bulk import columns, imports, tables
 from ccgraph.services.errors import UserError as ServiceError
 from ccgraph.services.users import checks, lifecycle
 from ccgraph.services.users import queries as user_queries
 from ccgraph.services.users.lifecycle import target_unit
-from ccgraph.services.writes import Rejected
+from ccgraph.services.writes import Outcome, Rejected
 
 
-def _too_many(count: int) -> list[UserError]:
-    return [
-        UserError(
-            field=["users"], code="TOO_MANY", message=f"{count} users given; at most {b.MAX_ROWS} a call."
-        )
-    ]
+def _users_payload(outcome: Outcome) -> b.UsersPayload:
+    return b.UsersPayload(
+        results=[
+            b.UserRowResult(
+                row=r.index + 1,
+                user=User.from_row(r.user) if r.user is not None and not r.errors else None,
+                user_errors=UserError.many(r.errors),
+            )
+            for r in outcome.value or []
+        ],
+        user_errors=UserError.many(outcome.errors),
+    )
 
 
-def _rows(results: list[checks.RowResult] | None) -> list[b.UserRowResult]:
-    return [
-        b.UserRowResult(
-            row=r.index + 1,
-            user=User.from_row(r.user) if r.user is not None and not r.errors else None,
-            user_errors=UserError.many(r.errors),
-        )
-        for r in results or []
-    ]
+def _refused(count: int, errors: list[list[ServiceError]]) -> b.UsersPayload | None:
+    """The answer when the rows cannot go to the use case at all: too many, or IDs in them
+    that are not IDs (each reported on its row); else None."""
+    if count > b.MAX_ROWS:
+        message = f"{count} users given; at most {b.MAX_ROWS} a call."
+        return _users_payload(Outcome(None, [ServiceError(["users"], "TOO_MANY", message)]))
+    if any(errors):
+        results = [checks.RowResult(i, errors=e) for i, e in enumerate(errors)]
+        return _users_payload(Outcome(results, [e for r in results for e in r.errors]))
+    return None
 
 
 async def users_create(info: Info, input: b.UsersCreateInput) -> b.UsersPayload:
-    if len(input.users) > b.MAX_ROWS:
-        return b.UsersPayload(results=[], user_errors=_too_many(len(input.users)))
     drafts, errors = [], []
-    for item in input.users:
+    for item in input.users[: b.MAX_ROWS]:
         values, problems = user_values(item)
-        values |= {
-            "username": item.username,
-            "first_name": item.first_name,
-            "last_name": item.last_name,
-            "email": item.email,
-        }
         drafts.append(checks.Draft(values, item.password, item.password_confirmation))
         errors.append(problems)
+    unit_errors: list[ServiceError] = []
     unit = (
-        decode(["businessUnitId"], input.business_unit_id, "BusinessUnit", [])
+        decode(["businessUnitId"], input.business_unit_id, "BusinessUnit", unit_errors)
         if input.business_unit_id
         else None
     )
-    if any(errors):
-        results = [checks.RowResult(i, errors=e) for i, e in enumerate(errors)]
-        return b.UsersPayload(
-            results=_rows(results), user_errors=UserError.many(e for r in results for e in r.errors)
-        )
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await lifecycle.create_users(
+    refused = _refused(len(input.users), errors)
+    if refused is not None:
+        return refused
+    return await write(
+        info,
+        unit_errors,
+        lambda session, ctx: lifecycle.create_users(
             session,
             ctx.passwords,
             ctx.actor,
@@ -72,35 +78,29 @@ async def users_create(info: Info, input: b.UsersCreateInput) -> b.UsersPayload:
             business_unit_id=unit,
             atomic=input.atomic,
             validate_only=input.validate_only,
-        )
-    return b.UsersPayload(results=_rows(outcome.value), user_errors=UserError.many(outcome.errors))
+        ),
+        _users_payload,
+    )
 
 
 async def users_update(info: Info, input: b.UsersUpdateInput) -> b.UsersPayload:
-    if len(input.users) > b.MAX_ROWS:
-        return b.UsersPayload(results=[], user_errors=_too_many(len(input.users)))
-    from strawberry import UNSET
-
     changes, errors = [], []
-    for item in input.users:
+    for item in input.users[: b.MAX_ROWS]:
         values, problems = user_values(item)
-        for column in ("username", "first_name", "last_name", "email"):
-            if getattr(item, column) is not UNSET:
-                values[column] = getattr(item, column)
         user_id = decode(["id"], item.id, "User", problems)
         changes.append(lifecycle.Change(values, user_id=user_id, version=item.version))
         errors.append(problems)
-    if any(errors):
-        results = [checks.RowResult(i, errors=e) for i, e in enumerate(errors)]
-        return b.UsersPayload(
-            results=_rows(results), user_errors=UserError.many(e for r in results for e in r.errors)
-        )
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await lifecycle.update_users(
+    refused = _refused(len(input.users), errors)
+    if refused is not None:
+        return refused
+    return await write(
+        info,
+        [],
+        lambda session, ctx: lifecycle.update_users(
             session, ctx.actor, changes, atomic=input.atomic, validate_only=input.validate_only
-        )
-    return b.UsersPayload(results=_rows(outcome.value), user_errors=UserError.many(outcome.errors))
+        ),
+        _users_payload,
+    )
 
 
 async def _read_upload(upload: Any, limit: int) -> bytes | None:
@@ -161,9 +161,7 @@ def _import_payload(rows: list[imports.RowOutcome] | None, errors: list) -> b.Us
 
 
 def _file(name: str, fmt: tables.FileFormat, content: bytes, rows: int) -> b.ExportedFile:
-    extension, kind = (
-        ("csv", "text/csv") if fmt is tables.FileFormat.CSV else ("xlsx", tables.XLSX_TYPE)
-    )
+    extension, kind = ("csv", "text/csv") if fmt is tables.FileFormat.CSV else ("xlsx", tables.XLSX_TYPE)
     return b.ExportedFile(
         filename=f"{name}.{extension}",
         content_type=kind,
@@ -215,3 +213,36 @@ async def users_export(
         header, rows = columns.readable(info.context.principal, columns.headers(unit), rows)
         content = tables.render(header, rows, format)
     return _file("users", format, content, len(rows))
+
+
+@strawberry.type
+class Query:
+    users_import_template = strawberry.field(
+        resolver=users_import_template,
+        extensions=[requires(P.USERS_CREATE)],
+        description="An empty CSV/XLSX with the import columns of the unit (custom fields under its labels).",
+    )
+    users_export = strawberry.field(
+        resolver=users_export,
+        extensions=[requires(P.USERS_VIEW)],
+        description="The unit's users in the import columns; the file imports back unchanged.",
+    )
+
+
+@strawberry.type
+class Mutation:
+    users_create = strawberry.mutation(
+        resolver=users_create,
+        extensions=[requires(P.USERS_CREATE)],
+        description="Create up to 1,000 users with one call, each checked as userCreate checks one.",
+    )
+    users_update = strawberry.mutation(
+        resolver=users_update,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Update up to 1,000 users with one call, each checked as userUpdate checks one.",
+    )
+    users_import = strawberry.mutation(
+        resolver=users_import,
+        extensions=[requires(P.USERS_CREATE, P.USERS_EDIT)],
+        description="Create and/or update users from an uploaded CSV or XLSX (GraphQL multipart request).",
+    )

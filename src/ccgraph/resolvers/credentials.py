@@ -1,24 +1,30 @@
+"""Credentials: passwords, MFA, sessions and access keys; the root fields of this domain."""
+
 from __future__ import annotations
 
-from strawberry import relay
+import strawberry
 from strawberry.types import Info
 
-from ccgraph.resolvers.user_mutations import _payload, _refused
+from ccgraph.enums import Permission as P
+from ccgraph.resolvers.common import deleted, shaped, write
+from ccgraph.resolvers.users import user_payload
 from ccgraph.schema import credentials as c
 from ccgraph.schema.errors import UserError
-from ccgraph.schema.payloads import DeletePayload, UserPayload
-from ccgraph.schema.user_inputs import decode
+from ccgraph.schema.node import decode
+from ccgraph.schema.payloads import DeletePayload
+from ccgraph.schema.permissions import requires, signed_in
+from ccgraph.schema.users.types import UserPayload
 from ccgraph.services import credentials as svc
+from ccgraph.services.writes import Outcome
 
 
 async def user_password_reset(info: Info, input: c.UserPasswordResetInput) -> UserPayload:
     errors: list = []
     user_id = decode(["userId"], input.user_id, "User", errors)
-    if errors:
-        return _refused(errors)
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await svc.reset_password(
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: svc.reset_password(
             session,
             ctx.passwords,
             ctx.actor,
@@ -26,8 +32,9 @@ async def user_password_reset(info: Info, input: c.UserPasswordResetInput) -> Us
             input.password,
             input.password_confirmation,
             validate_only=input.validate_only,
-        )
-    return _payload(outcome)
+        ),
+        user_payload,
+    )
 
 
 def _client(info: Info) -> str | None:
@@ -36,9 +43,10 @@ def _client(info: Info) -> str | None:
 
 
 async def viewer_password_change(info: Info, input: c.ViewerPasswordChangeInput) -> UserPayload:
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await svc.change_own_password(
+    return await write(
+        info,
+        [],
+        lambda session, ctx: svc.change_own_password(
             session,
             ctx.passwords,
             ctx.settings,
@@ -47,22 +55,12 @@ async def viewer_password_change(info: Info, input: c.ViewerPasswordChangeInput)
             input.new_password,
             input.new_password_confirmation,
             ip_address=_client(info),
-        )
-    return _payload(outcome)
+        ),
+        user_payload,
+    )
 
 
-async def viewer_mfa_enroll(info: Info, input: c.ViewerMfaEnrollInput) -> c.MfaEnrollPayload:
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await svc.mfa_enroll(
-            session,
-            ctx.passwords,
-            ctx.settings,
-            ctx.box,
-            ctx.actor,
-            input.current_password,
-            ip_address=_client(info),
-        )
+def _enrollment(outcome: Outcome) -> c.MfaEnrollPayload:
     enrollment = outcome.value
     return c.MfaEnrollPayload(
         secret=enrollment.secret if enrollment else None,
@@ -71,90 +69,159 @@ async def viewer_mfa_enroll(info: Info, input: c.ViewerMfaEnrollInput) -> c.MfaE
     )
 
 
+async def viewer_mfa_enroll(info: Info, input: c.ViewerMfaEnrollInput) -> c.MfaEnrollPayload:
+    return await write(
+        info,
+        [],
+        lambda session, ctx: svc.mfa_enroll(
+            session,
+            ctx.passwords,
+            ctx.settings,
+            ctx.box,
+            ctx.actor,
+            input.current_password,
+            ip_address=_client(info),
+        ),
+        _enrollment,
+    )
+
+
 async def viewer_mfa_confirm(info: Info, input: c.ViewerMfaConfirmInput) -> UserPayload:
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await svc.mfa_confirm(session, ctx.box, ctx.actor, input.code)
-    return _payload(outcome)
+    return await write(
+        info, [], lambda session, ctx: svc.mfa_confirm(session, ctx.box, ctx.actor, input.code), user_payload
+    )
 
 
 async def user_mfa_clear(info: Info, input: c.UserRefInput) -> UserPayload:
     errors: list = []
     user_id = decode(["userId"], input.user_id, "User", errors)
-    if errors:
-        return _refused(errors)
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await svc.mfa_clear(session, ctx.actor, user_id, validate_only=input.validate_only)
-    return _payload(outcome)
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: svc.mfa_clear(session, ctx.actor, user_id, validate_only=input.validate_only),
+        user_payload,
+    )
 
 
 async def access_key_create(info: Info, input: c.UserRefInput) -> c.AccessKeyCreatePayload:
     errors: list = []
     user_id = decode(["userId"], input.user_id, "User", errors)
-    if errors:
-        return c.AccessKeyCreatePayload(access_key=None, secret=None, user_errors=UserError.many(errors))
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await svc.access_key_create(
-            session, ctx.settings, ctx.actor, user_id, validate_only=input.validate_only
+
+    def created(outcome: Outcome) -> c.AccessKeyCreatePayload:
+        key = outcome.value
+        return c.AccessKeyCreatePayload(
+            access_key=c.AccessKey.from_row(key.key) if key else None,
+            secret=key.secret if key and not input.validate_only else None,
+            user_errors=UserError.many(outcome.errors),
         )
-    created = outcome.value
-    return c.AccessKeyCreatePayload(
-        access_key=c.AccessKey.from_row(created.key) if created else None,
-        secret=created.secret if created and not input.validate_only else None,
-        user_errors=UserError.many(outcome.errors),
+
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: svc.access_key_create(
+            session, ctx.settings, ctx.actor, user_id, validate_only=input.validate_only
+        ),
+        created,
     )
 
 
 async def access_key_deactivate(info: Info, input: c.AccessKeyRefInput) -> c.AccessKeyPayload:
     errors: list = []
     pk = decode(["id"], input.id, "AccessKey", errors)
-    if errors:
-        return c.AccessKeyPayload(access_key=None, user_errors=UserError.many(errors))
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await svc.access_key_deactivate(session, ctx.actor, pk, validate_only=input.validate_only)
-    return c.AccessKeyPayload(
-        access_key=c.AccessKey.from_row(outcome.value) if outcome.value else None,
-        user_errors=UserError.many(outcome.errors),
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: svc.access_key_deactivate(
+            session, ctx.actor, pk, validate_only=input.validate_only
+        ),
+        shaped(c.AccessKey, "access_key", c.AccessKeyPayload),
     )
 
 
 async def access_key_delete(info: Info, input: c.AccessKeyRefInput) -> DeletePayload:
     errors: list = []
     pk = decode(["id"], input.id, "AccessKey", errors)
-    if errors:
-        return DeletePayload(deleted_id=None, user_errors=UserError.many(errors))
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await svc.access_key_delete(session, ctx.actor, pk, validate_only=input.validate_only)
-    return DeletePayload(
-        deleted_id=relay.GlobalID("AccessKey", str(outcome.value)) if outcome.value is not None else None,
-        user_errors=UserError.many(outcome.errors),
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: svc.access_key_delete(session, ctx.actor, pk, validate_only=input.validate_only),
+        deleted("AccessKey"),
     )
 
 
 async def session_revoke(info: Info, input: c.SessionRevokeInput) -> c.SessionPayload:
     errors: list = []
     pk = decode(["id"], input.id, "Session", errors)
-    if errors:
-        return c.SessionPayload(session=None, user_errors=UserError.many(errors))
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await svc.session_revoke(session, ctx.actor, pk)
-    return c.SessionPayload(
-        session=c.Session.from_row(outcome.value, ctx.principal.session_id) if outcome.value else None,
-        user_errors=UserError.many(outcome.errors),
-    )
+
+    def revoked(outcome: Outcome) -> c.SessionPayload:
+        row = outcome.value
+        return c.SessionPayload(
+            session=c.Session.from_row(row, info.context.principal.session_id) if row else None,
+            user_errors=UserError.many(outcome.errors),
+        )
+
+    return await write(info, errors, lambda session, ctx: svc.session_revoke(session, ctx.actor, pk), revoked)
 
 
 async def user_sessions_revoke_all(info: Info, input: c.UserRefInput) -> c.SessionsRevokePayload:
     errors: list = []
     user_id = decode(["userId"], input.user_id, "User", errors)
-    if errors:
-        return c.SessionsRevokePayload(revoked_count=None, user_errors=UserError.many(errors))
-    ctx = info.context
-    async with ctx.write() as session:
-        outcome = await svc.sessions_revoke_all(session, ctx.actor, user_id)
-    return c.SessionsRevokePayload(revoked_count=outcome.value, user_errors=UserError.many(outcome.errors))
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: svc.sessions_revoke_all(session, ctx.actor, user_id),
+        lambda outcome: c.SessionsRevokePayload(
+            revoked_count=outcome.value, user_errors=UserError.many(outcome.errors)
+        ),
+    )
+
+
+@strawberry.type
+class Mutation:
+    viewer_password_change = strawberry.mutation(
+        resolver=viewer_password_change,
+        extensions=[signed_in()],
+        description="Set a new password (required after a reset); your other sessions end.",
+    )
+    viewer_mfa_enroll = strawberry.mutation(
+        resolver=viewer_mfa_enroll,
+        extensions=[signed_in()],
+        description="Start TOTP enrollment: returns the secret and its otpauth:// URI once.",
+    )
+    viewer_mfa_confirm = strawberry.mutation(
+        resolver=viewer_mfa_confirm,
+        extensions=[signed_in()],
+        description="Activate MFA with a current code; from then on login needs `otp`.",
+    )
+    session_revoke = strawberry.mutation(
+        resolver=session_revoke,
+        extensions=[signed_in()],
+        description="End a session: your own, or anyone's with USERS_EDIT.",
+    )
+    user_password_reset = strawberry.mutation(
+        resolver=user_password_reset,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Reset a password (typed, or generated and mailed as the security profile says); "
+        "every session of the user ends and they must change it at the next sign-in.",
+    )
+    user_mfa_clear = strawberry.mutation(
+        resolver=user_mfa_clear,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Clear a user's MFA secret so that they enroll again.",
+    )
+    user_sessions_revoke_all = strawberry.mutation(
+        resolver=user_sessions_revoke_all,
+        extensions=[requires(P.USERS_EDIT)],
+        description="End every session of a user.",
+    )
+    access_key_create = strawberry.mutation(
+        resolver=access_key_create,
+        extensions=[requires(P.ACCESS_KEY_CREATE)],
+        description="A new access key; its secret is in this payload and never again. At most 2 active.",
+    )
+    access_key_deactivate = strawberry.mutation(
+        resolver=access_key_deactivate, extensions=[requires(P.ACCESS_KEY_CREATE)]
+    )
+    access_key_delete = strawberry.mutation(
+        resolver=access_key_delete, extensions=[requires(P.ACCESS_KEY_CREATE)]
+    )

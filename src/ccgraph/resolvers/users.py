@@ -1,102 +1,215 @@
+"""Users: the list and the look-up, and the lifecycle (create, copy, update, enable, disable,
+delete, assign a profile); the root fields this domain contributes."""
+
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
-from sqlalchemy import Select
 from strawberry import relay
 from strawberry.types import Info
 
-from ccgraph.execution.prefetch import prefetch
-from ccgraph.schema.enums import OrderDirection, UserOrderField
-from ccgraph.schema.node import decode_id, resolve_node
-from ccgraph.schema.relay import Connection, page_args
-from ccgraph.schema.users import User
-from ccgraph.services import pagination
-from ccgraph.services.pagination import Ordering, PageArgs
+from ccgraph.enums import Permission as P
+from ccgraph.resolvers.common import paged, write
+from ccgraph.schema.enums import OrderDirection
+from ccgraph.schema.errors import UserError
+from ccgraph.schema.node import decode, resolve_node
+from ccgraph.schema.permissions import requires
+from ccgraph.schema.relay import Connection, paginated
+from ccgraph.schema.users.inputs import (
+    UserAssignProfileInput,
+    UserCopyInput,
+    UserCreateInput,
+    UserFilter,
+    UserIdInput,
+    UserOrder,
+    UserUpdateInput,
+    user_filter,
+    user_values,
+)
+from ccgraph.schema.users.types import User, UserDeletePayload, UserPayload
+from ccgraph.services.pagination import PageArgs
+from ccgraph.services.users import lifecycle
 from ccgraph.services.users import queries as users
+from ccgraph.services.writes import Outcome
 
 
-@strawberry.input(description="A custom field, by label, and the value it must have (case-insensitive).")
-class CustomFieldFilter:
-    label: str
-    value: str | None
-
-
-@strawberry.input(description="Narrow the user list; every given condition must hold.")
-class UserFilter:
-    search: str | None = strawberry.field(
-        default=None, description="Part of the username, first or last name, or e-mail."
-    )
-    enabled: bool | None = None
-    team_id: relay.GlobalID | None = None
-    user_profile_id: relay.GlobalID | None = None
-    security_profile_id: relay.GlobalID | None = None
-    skill_id: relay.GlobalID | None = strawberry.field(default=None, description="Users with this skill.")
-    not_skill_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="Users without this skill (the 'Add Users' picker)."
-    )
-    business_unit_id: relay.GlobalID | None = None
-    custom_fields: list[CustomFieldFilter] | None = strawberry.field(
-        default=None, description="Custom fields by their unit's current label; every one must match."
+def user_payload(outcome: Outcome) -> UserPayload:
+    row = outcome.value
+    return UserPayload(
+        user=User.from_row(row) if row is not None else None, user_errors=UserError.many(outcome.errors)
     )
 
 
-@strawberry.input
-class UserOrder:
-    field: UserOrderField = UserOrderField.USERNAME  # type: ignore[assignment]
-    direction: OrderDirection = OrderDirection.ASC
-
-
-def _id(name: str, value: relay.GlobalID | None, type_name: str) -> int | None:
-    return None if value is None else decode_id(f"filter.{name}", value, type_name)[1]
-
-
+@paginated
 async def list_users(
-    info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    filter: UserFilter | None = None,
-    order_by: UserOrder | None = None,
+    info: Info, page: PageArgs, filter: UserFilter | None = None, order_by: UserOrder | None = None
 ) -> Connection[User]:
-    args = page_args(first, after, last, before)
     order = order_by or UserOrder()
     stmt = users.users_query(info.context.principal, user_filter(filter))
     ordering = users.user_ordering(order.field, order.direction is OrderDirection.DESC)
-    return await paged(info, stmt, ordering, args, User)
-
-
-def user_filter(given: UserFilter | None) -> users.UserFilter:
-    f = given or UserFilter()
-    return users.UserFilter(
-        search=f.search,
-        enabled=f.enabled,
-        team_id=_id("teamId", f.team_id, "Team"),
-        user_profile_id=_id("userProfileId", f.user_profile_id, "UserProfile"),
-        security_profile_id=_id("securityProfileId", f.security_profile_id, "SecurityProfile"),
-        skill_id=_id("skillId", f.skill_id, "Skill"),
-        not_skill_id=_id("notSkillId", f.not_skill_id, "Skill"),
-        business_unit_id=_id("businessUnitId", f.business_unit_id, "BusinessUnit"),
-        custom_fields=tuple((c.label, c.value) for c in f.custom_fields or ()),
-    )
-
-
-async def paged(info: Info, stmt: Select[Any], ordering: Ordering, page: PageArgs, node: Any) -> Connection:
-    """A root connection of `node`s: one statement for the page, one for the total when asked,
-    and what the query selects under the page's nodes loaded for all of them at once."""
-    ctx = info.context
-    async with ctx.db() as session:
-        found = await pagination.fetch_page(session, stmt, ordering, page)
-    await prefetch(info, node, found.rows)
-
-    async def total() -> int:
-        async with ctx.db() as session:
-            return await pagination.count(session, stmt)
-
-    return Connection.of(found, node.from_row, total)
+    return await paged(info, stmt, ordering, page, User)
 
 
 async def get_user(info: Info, id: relay.GlobalID) -> User | None:
     return await resolve_node(info, "id", id, "User")
+
+
+async def user_create(info: Info, input: UserCreateInput) -> UserPayload:
+    values, errors = user_values(input)
+    unit = (
+        decode(["businessUnitId"], input.business_unit_id, "BusinessUnit", errors)
+        if input.business_unit_id
+        else None
+    )
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: lifecycle.create_user(
+            session,
+            ctx.passwords,
+            ctx.actor,
+            values,
+            password=input.password,
+            password_confirmation=input.password_confirmation,
+            business_unit_id=unit,
+            validate_only=input.validate_only,
+        ),
+        user_payload,
+    )
+
+
+async def user_copy(info: Info, input: UserCopyInput) -> UserPayload:
+    values, errors = user_values(input)
+    source = decode(["sourceUserId"], input.source_user_id, "User", errors)
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: lifecycle.copy_user(
+            session,
+            ctx.passwords,
+            ctx.actor,
+            source,
+            values,
+            password=input.password,
+            password_confirmation=input.password_confirmation,
+            validate_only=input.validate_only,
+        ),
+        user_payload,
+    )
+
+
+async def user_update(info: Info, input: UserUpdateInput) -> UserPayload:
+    values, errors = user_values(input)
+    user_id = decode(["id"], input.id, "User", errors)
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: lifecycle.update_user(
+            session, ctx.actor, user_id, input.version, values, validate_only=input.validate_only
+        ),
+        user_payload,
+    )
+
+
+async def _set_enabled(info: Info, input: UserIdInput, enabled: bool) -> UserPayload:
+    errors: list = []
+    user_id = decode(["id"], input.id, "User", errors)
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: lifecycle.set_enabled(
+            session, ctx.actor, user_id, enabled, validate_only=input.validate_only
+        ),
+        user_payload,
+    )
+
+
+async def user_enable(info: Info, input: UserIdInput) -> UserPayload:
+    return await _set_enabled(info, input, True)
+
+
+async def user_disable(info: Info, input: UserIdInput) -> UserPayload:
+    return await _set_enabled(info, input, False)
+
+
+def _user_deleted(outcome: Outcome) -> UserDeletePayload:
+    pk = outcome.value
+    return UserDeletePayload(
+        deleted_user_id=relay.GlobalID("User", str(pk)) if pk is not None else None,
+        user_errors=UserError.many(outcome.errors),
+    )
+
+
+async def user_delete(info: Info, input: UserIdInput) -> UserDeletePayload:
+    errors: list = []
+    user_id = decode(["id"], input.id, "User", errors)
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: lifecycle.delete_user(
+            session, ctx.actor, user_id, validate_only=input.validate_only
+        ),
+        _user_deleted,
+    )
+
+
+async def user_assign_profile(info: Info, input: UserAssignProfileInput) -> UserPayload:
+    errors: list = []
+    user_id = decode(["userId"], input.user_id, "User", errors)
+    profile_id = (
+        decode(["userProfileId"], input.user_profile_id, "UserProfile", errors)
+        if input.user_profile_id is not None
+        else None
+    )
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: lifecycle.assign_profile(
+            session, ctx.actor, user_id, profile_id, validate_only=input.validate_only
+        ),
+        user_payload,
+    )
+
+
+@strawberry.type
+class Query:
+    users = strawberry.field(
+        resolver=list_users,
+        extensions=[requires(P.USERS_VIEW)],
+        description="Users, filtered and ordered; at most 100 a page.",
+    )
+    user = strawberry.field(resolver=get_user, extensions=[requires(P.USERS_VIEW)])
+
+
+@strawberry.type
+class Mutation:
+    user_create = strawberry.mutation(
+        resolver=user_create,
+        extensions=[requires(P.USERS_CREATE)],
+        description="Create a user; skills in the input need SKILLS_EDIT as well. All or nothing.",
+    )
+    user_copy = strawberry.mutation(
+        resolver=user_copy,
+        extensions=[requires(P.USERS_CREATE, P.SKILLS_EDIT)],
+        description="Create a user like an existing one (NICE 'Copy').",
+    )
+    user_update = strawberry.mutation(
+        resolver=user_update,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Change a user; a stale `version` is a CONFLICT and nothing is applied.",
+    )
+    user_enable = strawberry.mutation(resolver=user_enable, extensions=[requires(P.USERS_EDIT)])
+    user_disable = strawberry.mutation(
+        resolver=user_disable,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Disable a user: every session and access key of theirs stops working at once.",
+    )
+    user_delete = strawberry.mutation(
+        resolver=user_delete,
+        extensions=[requires(P.USERS_DELETE)],
+        description="Delete a user: they are logged out everywhere; the audit trail keeps the record.",
+    )
+    user_assign_profile = strawberry.mutation(
+        resolver=user_assign_profile,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Give a user a profile, replacing the one they had (a user has at most one).",
+    )

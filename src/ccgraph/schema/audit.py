@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import strawberry
 from strawberry import relay
@@ -34,7 +35,7 @@ class AuditEvent(relay.Node):
             target_type=row.target_type,
             target_id=relay.GlobalID(row.target_type, str(row.target_id)) if row.target_id else None,
             target_label=row.target_label,
-            changes=row.changes,
+            changes=cast(JSON, row.changes),
             request_id=row.request_id,
             created_at=row.created_at,
         )

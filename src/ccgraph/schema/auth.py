@@ -5,7 +5,7 @@ from datetime import datetime
 import strawberry
 
 from ccgraph.schema.errors import UserError
-from ccgraph.schema.users import User
+from ccgraph.schema.users.types import User
 
 
 @strawberry.input

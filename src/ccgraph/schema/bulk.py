@@ -7,14 +7,14 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from ccgraph.schema.errors import UserError
-from ccgraph.schema.user_inputs import UserCreateInput, UserUpdateInput
-from ccgraph.schema.users import User
-from ccgraph.services.bulk.imports import ImportMode as _ImportMode
-from ccgraph.services.bulk.tables import FileFormat as _FileFormat
+from ccgraph.schema.users.inputs import UserCreateInput, UserUpdateInput
+from ccgraph.schema.users.types import User
+from ccgraph.services.bulk.imports import ImportMode
+from ccgraph.services.bulk.tables import FileFormat
 
-FileFormat = strawberry.enum(_FileFormat, name="FileFormat")
-ImportMode = strawberry.enum(
-    _ImportMode,
+strawberry.enum(FileFormat, name="FileFormat")
+strawberry.enum(
+    ImportMode,
     name="ImportMode",
     description="CREATE new users, UPDATE existing ones (by username), or both.",
 )
@@ -41,7 +41,7 @@ class UsersUpdateInput:
 class UsersImportInput:
     file: Upload
     format: FileFormat
-    mode: ImportMode = ImportMode.CREATE  # type: ignore[assignment]
+    mode: ImportMode = ImportMode.CREATE
     atomic: bool = strawberry.field(default=True, description=ATOMIC)
     validate_only: bool = False
     business_unit_id: relay.GlobalID | None = None

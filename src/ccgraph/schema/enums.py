@@ -1,4 +1,5 @@
-"""The domain vocabularies, exposed as GraphQL enums."""
+"""The domain vocabularies, exposed as GraphQL enums: `strawberry.enum` registers each
+domain enum in place (it returns the same class), so the names here are the domain's classes."""
 
 from __future__ import annotations
 
@@ -6,19 +7,31 @@ import enum
 
 import strawberry
 
-from ccgraph import enums
-from ccgraph.services.users.queries import UserOrderField as _UserOrderField
+from ccgraph.enums import AccessMode, BaseStatus, Channel, DeliveryMode, Permission, PhoneType, SettingSource
+from ccgraph.services.users.queries import UserOrderField
 
-Permission = strawberry.enum(enums.Permission, description="One action a security profile may grant.")
-SettingSource = strawberry.enum(
-    enums.SettingSource, description="Where an effective setting's value came from."
-)
-Channel = strawberry.enum(enums.Channel, description="The channel of a work stream.")
-BaseStatus = strawberry.enum(enums.BaseStatus, description="The base status a presence status maps to.")
-PhoneType = strawberry.enum(enums.PhoneType)
-AccessMode = strawberry.enum(enums.AccessMode, description="Client access licence mode.")
-DeliveryMode = strawberry.enum(enums.DeliveryMode, description="How contacts are offered under OSH.")
-UserOrderField = strawberry.enum(_UserOrderField, name="UserOrderField")
+strawberry.enum(Permission, description="One action a security profile may grant.")
+strawberry.enum(SettingSource, description="Where an effective setting's value came from.")
+strawberry.enum(Channel, description="The channel of a work stream.")
+strawberry.enum(BaseStatus, description="The base status a presence status maps to.")
+strawberry.enum(PhoneType)
+strawberry.enum(AccessMode, description="Client access licence mode.")
+strawberry.enum(DeliveryMode, description="How contacts are offered under OSH.")
+strawberry.enum(UserOrderField, name="UserOrderField")
+
+__all__ = [
+    "AccessMode",
+    "BaseStatus",
+    "Channel",
+    "DeliveryMode",
+    "OrderDirection",
+    "Permission",
+    "PhoneType",
+    "ProficiencyOrder",
+    "ProficiencyOrderField",
+    "SettingSource",
+    "UserOrderField",
+]
 
 
 @strawberry.enum

@@ -16,7 +16,7 @@ from ccgraph.enums import Permission
 from ccgraph.schema.errors import forbidden
 from ccgraph.schema.permissions import RequiresPermission, signed_in_principal
 from ccgraph.services import authority
-from ccgraph.services.errors import InputError
+from ccgraph.services.errors import InputError, UserError
 from ccgraph.services.scope import can_see
 
 N = TypeVar("N")
@@ -34,7 +34,7 @@ class NodeKind:
 NODE_KINDS: dict[str, NodeKind] = {}
 
 
-def node_type(model: Any, loader: str, business_unit_attr: str = "business_unit_id"):  # noqa: ANN201
+def node_type(model: Any, loader: str, business_unit_attr: str = "business_unit_id"):
     """Class decorator: register a Strawberry node type (it must have `from_row`) for the rows
     of `model`, with the permission that guards reading them by `node(id:)` or any other field
     (`authority.READ`). The type carries it as `@requiresPermission` in the SDL."""
@@ -67,6 +67,20 @@ def decode_id(argument: str, value: relay.GlobalID | str, expected: str | None =
     if expected is not None and type_name != expected:
         raise InputError(argument, f"is the ID of a {type_name}, not of a {expected}")
     return type_name, pk
+
+
+NOT_DECODED = 0  # what `decode` gives for a bad ID: its error stops the mutation before any use
+
+
+def decode(field: list[str], value: Any, type_name: str, errors: list[UserError]) -> int:
+    """`decode_id` for an ID inside a mutation's input: a bad one becomes an INVALID_ID user
+    error at `field`, collected in `errors` so that all are reported at once (and the use case
+    never runs: see resolvers/common.write)."""
+    try:
+        return decode_id(field[-1], value, type_name)[1]
+    except InputError as exc:
+        errors.append(UserError(field, "INVALID_ID", str(exc)))
+        return NOT_DECODED
 
 
 async def resolve_node(info: Info, argument: str, value: relay.GlobalID, expected: str | None = None) -> Any:

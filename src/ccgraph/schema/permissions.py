@@ -8,7 +8,7 @@ an object of the type is completed (`read_guard`), whatever field led there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from typing import Any
 
 import strawberry
@@ -19,6 +19,7 @@ from strawberry.schema_directive import Location
 from strawberry.types import Info
 
 from ccgraph.enums import Permission
+from ccgraph.execution.planned import READ_GUARD, Guard
 from ccgraph.schema.enums import Permission as PermissionEnum  # noqa: F401  (registers the enum)
 from ccgraph.schema.errors import forbidden, password_change_required, unauthenticated
 from ccgraph.services import authority
@@ -87,7 +88,6 @@ def signed_in() -> PermissionExtension:
 # -- reading: authorization follows the object, not the path ----------------------------------
 
 READ = "ccgraph-read-permission"  # GraphQL type extension: (permission, self_readable)
-Guard = Callable[[Any], None]
 
 
 def mark_read_permissions(schema: GraphQLSchema, kinds: dict[str, Any]) -> None:
@@ -110,6 +110,9 @@ def mark_read_permissions(schema: GraphQLSchema, kinds: dict[str, Any]) -> None:
         if node is not None and READ in node.extensions:
             permission, _ = node.extensions[READ]
             type_.extensions = {**type_.extensions, READ: (permission, False)}
+    for type_ in types.values():
+        if is_object_type(type_) and READ in type_.extensions:
+            type_.extensions = {**type_.extensions, READ_GUARD: functools.partial(read_guard, type_)}
 
 
 def read_guard(type_: GraphQLObjectType, context: Any) -> Guard | None:

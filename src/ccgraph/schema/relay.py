@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info
@@ -52,7 +52,7 @@ class Connection(Generic[T]):
 
     @strawberry.field(description="How many items the whole list holds, across pages.")
     def total_count(self) -> int:
-        return self._count()  # type: ignore[return-value] (graphql-core awaits an awaitable)
+        return cast(int, self._count())  # or an awaitable of it, which graphql-core awaits
 
     @strawberry.field(description="The page's nodes, without their cursors.")
     def nodes(self) -> list[T]:
@@ -109,8 +109,7 @@ def paginated(resolver: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             return resolver(*args, **take_page(kwargs))
 
-    wrapper.__signature__ = signature  # type: ignore[attr-defined]
-    wrapper.receives = take_page  # type: ignore[attr-defined] (read by the page prefetch)
+    wrapper.__dict__.update(__signature__=signature, receives=take_page)  # `receives`: for the prefetch
     return wrapper
 
 

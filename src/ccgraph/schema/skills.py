@@ -1,7 +1,10 @@
+"""Skills, a user's skills and a skill's users with the proficiency on each edge, and the inputs
+that assign them."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry import relay
@@ -9,16 +12,18 @@ from strawberry.types import Info
 
 from ccgraph.db import models as m
 from ccgraph.execution.prefetch import Related, needs
+from ccgraph.schema.catalog.types import WorkStream
 from ccgraph.schema.enums import ProficiencyOrder
+from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
 from ccgraph.schema.relay import Edge, PageInfo, nested_connection, nested_pages, paginated
-from ccgraph.schema.routing import WorkStream
+from ccgraph.schema.users.inputs import UserSkillInput
 from ccgraph.services.pagination import Page, PageArgs
 
 if TYPE_CHECKING:
-    from ccgraph.schema.users import User
+    from ccgraph.schema.users.types import User
 
-LazyUser = Annotated["User", strawberry.lazy("ccgraph.schema.users")]
+LazyUser = Annotated["User", strawberry.lazy("ccgraph.schema.users.types")]
 T = TypeVar("T")
 
 
@@ -62,7 +67,7 @@ class Skill(relay.Node):
         search: str | None = None,
         order_by: ProficiencyOrder | None = None,
     ) -> ProficiencyConnection[LazyUser] | None:
-        from ccgraph.schema.users import User
+        from ccgraph.schema.users.types import User
 
         return nested_connection(
             info,
@@ -89,7 +94,7 @@ class ProficiencyConnection(Generic[T]):
 
     @strawberry.field(description="How many items the whole list holds, across pages.")
     def total_count(self) -> int:
-        return self._count()  # type: ignore[return-value] (graphql-core awaits an awaitable)
+        return cast(int, self._count())  # or an awaitable of it, which graphql-core awaits
 
     @classmethod
     def of(
@@ -103,3 +108,62 @@ class ProficiencyConnection(Generic[T]):
             page_info=PageInfo.of(page),
             _count=count,
         )
+
+
+@strawberry.type
+class SkillPayload:
+    skill: Skill | None
+    user_errors: list[UserError]
+
+
+SET_ALL = "Give every assigned one this proficiency (instead of listing them)."
+
+
+@strawberry.input(description="A user and their proficiency in the skill (1 most, 20 least).")
+class SkillUserInput:
+    user_id: relay.GlobalID
+    proficiency: int
+
+
+@strawberry.input
+class UserSkillsAddInput:
+    user_id: relay.GlobalID
+    skills: list[UserSkillInput]
+    validate_only: bool = False
+
+
+@strawberry.input(description="Change many of a user's proficiencies, or all of them at once.")
+class UserSkillsSetProficiencyInput:
+    user_id: relay.GlobalID
+    skills: list[UserSkillInput] | None = None
+    set_all_to: int | None = strawberry.field(default=None, description=SET_ALL)
+    validate_only: bool = False
+
+
+@strawberry.input
+class UserSkillsRemoveInput:
+    user_id: relay.GlobalID
+    skill_ids: list[relay.GlobalID]
+    validate_only: bool = False
+
+
+@strawberry.input
+class SkillUsersAddInput:
+    skill_id: relay.GlobalID
+    users: list[SkillUserInput]
+    validate_only: bool = False
+
+
+@strawberry.input(description="Change many users' proficiency in the skill, or all at once.")
+class SkillUsersSetProficiencyInput:
+    skill_id: relay.GlobalID
+    users: list[SkillUserInput] | None = None
+    set_all_to: int | None = strawberry.field(default=None, description=SET_ALL)
+    validate_only: bool = False
+
+
+@strawberry.input
+class SkillUsersRemoveInput:
+    skill_id: relay.GlobalID
+    user_ids: list[relay.GlobalID]
+    validate_only: bool = False

@@ -111,7 +111,7 @@ async def update_settings(
     session: AsyncSession,
     actor: Actor,
     unit_id: int,
-    switches: dict[str, bool],
+    switches: dict[str, bool | None],
     *,
     validate_only: bool = False,
 ) -> Outcome[m.BusinessUnit]:
@@ -159,7 +159,12 @@ async def _name_problem(session: AsyncSession, name: Any, unit_id: int | None) -
 
 
 async def create_unit(
-    session: AsyncSession, actor: Actor, name: str, switches: dict[str, bool], *, validate_only: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    name: str,
+    switches: dict[str, bool | None],
+    *,
+    validate_only: bool = False,
 ) -> Outcome[m.BusinessUnit]:
     async def work() -> m.BusinessUnit:
         problem = await _name_problem(session, name, None)

@@ -15,9 +15,13 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ccgraph.db.base import UtcDateTime
 from ccgraph.services.errors import InputError
+
+# A column to group or filter by: a Core column or a mapped attribute.
+Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -175,12 +179,12 @@ async def count(session: AsyncSession, stmt: Select[Any]) -> int:
 async def fetch_pages_by_parent(
     session: AsyncSession,
     stmt: Select[Any],
-    entity: type,
-    parent: ColumnElement[int],
+    entity: Any,
+    parent: Column,
     parent_ids: Sequence[int],
     ordering: Ordering,
     args: PageArgs,
-    extras: Sequence[ColumnElement[Any]] = (),
+    extras: Sequence[Column] = (),
     as_rows: bool = False,
 ) -> dict[int, Page]:
     """A page per parent in one statement: ROW_NUMBER() over each parent's rows.
@@ -222,10 +226,10 @@ async def fetch_pages_by_parent(
 
 
 async def count_by_parent(
-    session: AsyncSession, stmt: Select[Any], parent: ColumnElement[int], parent_ids: Sequence[int]
+    session: AsyncSession, stmt: Select[Any], parent: Column, parent_ids: Sequence[int]
 ) -> dict[int, int]:
     inner = stmt.order_by(None).where(parent.in_(parent_ids)).add_columns(parent.label("page_parent"))
     sub = inner.subquery()
     rows = await session.execute(select(sub.c["page_parent"], func.count()).group_by(sub.c["page_parent"]))
-    counts = dict(rows.all())
+    counts: dict[int, int] = {parent: n for parent, n in rows.all()}
     return {pid: counts.get(pid, 0) for pid in parent_ids}

@@ -27,7 +27,7 @@ class Actor:
     request_id: str | None = None
 
 
-class Rejected(Exception):  # noqa: N818 (a business outcome, not a failure)
+class Rejected(Exception):
     """Raised inside a use case to abort it with user errors; nothing it did is kept.
 
     `current` is an object to show the caller anyway (e.g. the current user on CONFLICT).

@@ -21,8 +21,18 @@ R = TypeVar("R", bound=HasId)
 
 @dataclass(frozen=True, slots=True)
 class Sourced(Generic[T]):
+    """An overridable value: the user's, else the profile's, else none (no source)."""
+
     value: T | None
     source: SettingSource | None
+
+
+@dataclass(frozen=True, slots=True)
+class Member(Generic[T]):
+    """An item of a union of the user's and the profile's lists, and which side it came from."""
+
+    value: T
+    source: SettingSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +54,9 @@ class RoutingInputs(Generic[R]):
 class EffectiveSettings(Generic[R]):
     capacity: Sourced[int]
     default_presence: Sourced[R]
-    queues: list[Sourced[R]]
-    work_streams: list[Sourced[R]]
-    skills: list[Sourced[tuple[Any, int]]]
+    queues: list[Member[R]]
+    work_streams: list[Member[R]]
+    skills: list[Member[tuple[Any, int]]]
 
 
 def effective_settings(inputs: RoutingInputs[R]) -> EffectiveSettings[R]:
@@ -59,11 +69,11 @@ def effective_settings(inputs: RoutingInputs[R]) -> EffectiveSettings[R]:
     )
 
 
-def routable_skills(skills: Iterable[tuple[Any, int]]) -> list[Sourced[tuple[Any, int]]]:
+def routable_skills(skills: Iterable[tuple[Any, int]]) -> list[Member[tuple[Any, int]]]:
     """Only active skills route; the most proficient (1) first, then by name."""
     active = [(skill, p) for skill, p in skills if skill.active]
     active.sort(key=lambda pair: (pair[1], pair[0].name))
-    return [Sourced(pair, SettingSource.USER) for pair in active]
+    return [Member(pair, SettingSource.USER) for pair in active]
 
 
 def _override(user_value: T | None, profile_value: T | None) -> Sourced[T]:
@@ -74,11 +84,11 @@ def _override(user_value: T | None, profile_value: T | None) -> Sourced[T]:
     return Sourced(None, None)
 
 
-def _union(user_values: Iterable[R], profile_values: Iterable[R]) -> list[Sourced[R]]:
-    merged: dict[int, Sourced[R]] = {v.id: Sourced(v, SettingSource.USER) for v in user_values}
+def _union(user_values: Iterable[R], profile_values: Iterable[R]) -> list[Member[R]]:
+    merged: dict[int, Member[R]] = {v.id: Member(v, SettingSource.USER) for v in user_values}
     for value in profile_values:
         seen = merged.get(value.id)
         merged[value.id] = (
-            Sourced(seen.value, SettingSource.BOTH) if seen else Sourced(value, SettingSource.PROFILE)
+            Member(seen.value, SettingSource.BOTH) if seen else Member(value, SettingSource.PROFILE)
         )
     return list(merged.values())

@@ -1,10 +1,11 @@
-"""The User type: identity, organisation, contact, phone, routing and channel settings,
-its relations, and the effective settings routing uses."""
+"""The User type: identity, organisation, contact, phone, routing and channel settings, its
+relations (each declared with its loader), the effective settings routing uses, and the
+payloads of the user mutations."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry import relay
@@ -14,6 +15,16 @@ from ccgraph.db import models as m
 from ccgraph.enums import Permission as PermissionValue
 from ccgraph.execution.prefetch import MISSING, Related, needs, ready
 from ccgraph.schema.business_units import BusinessUnit
+from ccgraph.schema.catalog.types import (
+    ChannelValue,
+    PresenceStatus,
+    Queue,
+    SecurityProfile,
+    Team,
+    UserProfile,
+    WorkStream,
+    channel_values,
+)
 from ccgraph.schema.credentials import AccessKey, Session
 from ccgraph.schema.enums import (
     AccessMode,
@@ -23,15 +34,12 @@ from ccgraph.schema.enums import (
     ProficiencyOrder,
     SettingSource,
 )
+from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
 from ccgraph.schema.permissions import requires
 from ccgraph.schema.relay import nested_connection, nested_pages, paginated
-from ccgraph.schema.routing import PresenceStatus, Queue, WorkStream
-from ccgraph.schema.security_profiles import SecurityProfile
 from ccgraph.schema.skills import ProficiencyConnection, Skill
-from ccgraph.schema.teams import Team
-from ccgraph.schema.user_connections import users_field
-from ccgraph.schema.user_profiles import ChannelValue, UserProfile, channel_values
+from ccgraph.schema.users.connections import users_field
 from ccgraph.services.pagination import PageArgs
 from ccgraph.services.users.effective_settings import RoutingInputs, effective_settings, routable_skills
 from ccgraph.services.users.fields import applies
@@ -460,8 +468,8 @@ class User(relay.Node):
     def effective_settings(self, info: Info) -> EffectiveSettings:
         """Computed now when the page's prefetch brought every input, else after loading them."""
         found = [relation.cached(info, self.row) for relation in EFFECTIVE]
-        if any(value is MISSING for value in found):
-            return self._effective_settings_loaded(info)
+        if any(value is MISSING for value in found):  # an awaitable, which graphql-core awaits
+            return cast(EffectiveSettings, self._effective_settings_loaded(info))
         return _effective(self.row, *found)
 
     async def _effective_settings_loaded(self, info: Info) -> EffectiveSettings:
@@ -504,3 +512,15 @@ def _effective(
         ],
         row=row,
     )
+
+
+@strawberry.type
+class UserPayload:
+    user: User | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class UserDeletePayload:
+    deleted_user_id: relay.GlobalID | None
+    user_errors: list[UserError]

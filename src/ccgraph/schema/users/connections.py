@@ -13,9 +13,9 @@ from ccgraph.schema.relay import Connection, nested_connection, nested_pages, pa
 from ccgraph.services.pagination import PageArgs
 
 if TYPE_CHECKING:
-    from ccgraph.schema.users import User
+    from ccgraph.schema.users.types import User
 
-LazyUser = Annotated["User", strawberry.lazy("ccgraph.schema.users")]
+LazyUser = Annotated["User", strawberry.lazy("ccgraph.schema.users.types")]
 
 
 def users_field(loader: str, description: str) -> Any:
@@ -24,7 +24,7 @@ def users_field(loader: str, description: str) -> Any:
 
     @paginated
     def resolve(root: Any, info: Info, page: PageArgs) -> Connection[LazyUser] | None:
-        from ccgraph.schema.users import User
+        from ccgraph.schema.users.types import User
 
         return nested_connection(info, root, relations, Connection, User.from_row, page=page)
 

@@ -1,5 +1,5 @@
-"""Inputs of the user mutations, grouped as `User` is read, and their translation into the
-column values the services check (see services/user_fields.py)."""
+"""Inputs of the user queries and mutations, grouped as `User` is read, and their translation into
+what the services take (see services/users/fields.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 import strawberry
 from strawberry import UNSET, relay
 
-from ccgraph.schema.enums import AccessMode, Channel, DeliveryMode, PhoneType
-from ccgraph.services.errors import InputError, UserError
+from ccgraph.schema.enums import AccessMode, Channel, DeliveryMode, OrderDirection, PhoneType, UserOrderField
+from ccgraph.schema.node import decode, decode_id
+from ccgraph.services.errors import UserError
+from ccgraph.services.users import queries as users
 from ccgraph.services.users.fields import FIELDS
 
 U = UNSET
@@ -186,6 +188,7 @@ ID_TYPES = {
     "user_profile_id": "UserProfile",
     "default_presence_id": "PresenceStatus",
 }
+IDENTITY = ("username", "first_name", "last_name", "email")
 LIST_ID_TYPES = {
     "security_profile_ids": "SecurityProfile",
     "queue_ids": "Queue",
@@ -199,16 +202,6 @@ def _walk(obj: Any, path: tuple[str, ...]) -> Any:
             return UNSET
         obj = getattr(obj, name, UNSET)
     return obj
-
-
-def decode(field: list[str], value: Any, type_name: str, errors: list[UserError]) -> int | None:
-    from ccgraph.schema.node import decode_id
-
-    try:
-        return decode_id(field[-1], value, type_name)[1]
-    except InputError as exc:
-        errors.append(UserError(field, "INVALID_ID", str(exc)))
-        return None
 
 
 def user_values(data: Any) -> tuple[dict[str, Any], list[UserError]]:
@@ -238,6 +231,10 @@ def user_values(data: Any) -> tuple[dict[str, Any], list[UserError]]:
         if ids is not UNSET:
             camel_key = "".join(p.title() if i else p for i, p in enumerate(key.split("_")))
             values[key] = [decode([camel_key, str(i)], v, type_name, errors) for i, v in enumerate(ids or [])]
+    for column in IDENTITY:
+        value = getattr(data, column, UNSET)
+        if value is not UNSET:
+            values[column] = value
     skills = _walk(data, ("skills",))
     if skills is not UNSET:
         values["skills"] = [
@@ -245,3 +242,53 @@ def user_values(data: Any) -> tuple[dict[str, Any], list[UserError]]:
             for i, s in enumerate(skills or [])
         ]
     return values, errors
+
+
+@strawberry.input(description="A custom field, by label, and the value it must have (case-insensitive).")
+class CustomFieldFilter:
+    label: str
+    value: str | None
+
+
+@strawberry.input(description="Narrow the user list; every given condition must hold.")
+class UserFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Part of the username, first or last name, or e-mail."
+    )
+    enabled: bool | None = None
+    team_id: relay.GlobalID | None = None
+    user_profile_id: relay.GlobalID | None = None
+    security_profile_id: relay.GlobalID | None = None
+    skill_id: relay.GlobalID | None = strawberry.field(default=None, description="Users with this skill.")
+    not_skill_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Users without this skill (the 'Add Users' picker)."
+    )
+    business_unit_id: relay.GlobalID | None = None
+    custom_fields: list[CustomFieldFilter] | None = strawberry.field(
+        default=None, description="Custom fields by their unit's current label; every one must match."
+    )
+
+
+@strawberry.input
+class UserOrder:
+    field: UserOrderField = UserOrderField.USERNAME
+    direction: OrderDirection = OrderDirection.ASC
+
+
+def _id(name: str, value: relay.GlobalID | None, type_name: str) -> int | None:
+    return None if value is None else decode_id(f"filter.{name}", value, type_name)[1]
+
+
+def user_filter(given: UserFilter | None) -> users.UserFilter:
+    f = given or UserFilter()
+    return users.UserFilter(
+        search=f.search,
+        enabled=f.enabled,
+        team_id=_id("teamId", f.team_id, "Team"),
+        user_profile_id=_id("userProfileId", f.user_profile_id, "UserProfile"),
+        security_profile_id=_id("securityProfileId", f.security_profile_id, "SecurityProfile"),
+        skill_id=_id("skillId", f.skill_id, "Skill"),
+        not_skill_id=_id("notSkillId", f.not_skill_id, "Skill"),
+        business_unit_id=_id("businessUnitId", f.business_unit_id, "BusinessUnit"),
+        custom_fields=tuple((c.label, c.value) for c in f.custom_fields or ()),
+    )

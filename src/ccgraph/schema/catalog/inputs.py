@@ -3,11 +3,15 @@ user profiles, skills and security profiles. Omitted fields of an update are lef
 
 from __future__ import annotations
 
+from dataclasses import fields
+from typing import Any
+
 import strawberry
 from strawberry import UNSET, relay
 
 from ccgraph.schema.enums import BaseStatus, Channel, Permission
-from ccgraph.schema.user_inputs import ChannelValueInput
+from ccgraph.schema.node import decode
+from ccgraph.schema.users.inputs import ChannelValueInput
 
 U = UNSET
 VALIDATE = "Check everything; write nothing."
@@ -145,3 +149,39 @@ class SecurityProfileUpdateInput(SecurityProfileFields):
 class DeleteInput:
     id: relay.GlobalID
     validate_only: bool = False
+
+
+ID_FIELDS = {
+    "default_presence_id": "PresenceStatus",
+    "work_stream_id": "WorkStream",
+    "queue_ids": "Queue",
+    "work_stream_ids": "WorkStream",
+}
+NOT_VALUES = {"id", "validate_only", "business_unit_id"}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(x.title() for x in rest)
+
+
+def values_of(data: Any, errors: list) -> dict[str, Any]:
+    """The column values a catalog input asks for; IDs that are not valid IDs go to `errors`."""
+    values: dict[str, Any] = {}
+    for f in fields(data):
+        value = getattr(data, f.name)
+        if f.name in NOT_VALUES or value is UNSET:
+            continue
+        if f.name.endswith("_ids"):
+            value = [
+                decode([_camel(f.name), str(i)], x, ID_FIELDS[f.name], errors)
+                for i, x in enumerate(value or [])
+            ]
+        elif f.name in ID_FIELDS and value is not None:
+            value = decode([_camel(f.name)], value, ID_FIELDS[f.name], errors)
+        elif f.name == "channel_concurrency":
+            value = {c.channel.value: c.value for c in value or []}
+        elif f.name == "permissions":
+            value = [perm.value for perm in value or []]
+        values[f.name] = value
+    return values

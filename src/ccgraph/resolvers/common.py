@@ -1,0 +1,81 @@
+"""What every resolver shares: the skeleton of a mutation, and a root connection."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
+from strawberry.types import Info
+
+from ccgraph.context import Context
+from ccgraph.execution.prefetch import prefetch
+from ccgraph.schema.errors import UserError
+from ccgraph.schema.payloads import DeletePayload
+from ccgraph.schema.relay import Connection
+from ccgraph.services import pagination
+from ccgraph.services.errors import UserError as ServiceError
+from ccgraph.services.pagination import Ordering, PageArgs
+from ccgraph.services.writes import Outcome
+
+P = TypeVar("P")
+
+
+async def write(
+    info: Info,
+    errors: list[ServiceError],
+    call: Callable[[AsyncSession, Context], Awaitable[Outcome[Any]]],
+    payload: Callable[[Outcome[Any]], P],
+) -> P:
+    """A mutation: errors found in its input (bad IDs) answer at once, with no transaction;
+    else `call` runs the use case in the request's write transaction, and `payload` shapes
+    its outcome."""
+    if errors:
+        return payload(Outcome(None, errors))
+    ctx = info.context
+    async with ctx.write() as session:
+        outcome = await call(session, ctx)
+    return payload(outcome)
+
+
+def shaped(node: Any, field: str, payload: Callable[..., P]) -> Callable[[Outcome[Any]], P]:
+    """The payload of a mutation that writes one `node`: the node under `field`, and the errors."""
+
+    def shape(outcome: Outcome[Any]) -> P:
+        row = outcome.value
+        return payload(
+            **{field: node.from_row(row) if row is not None else None},
+            user_errors=UserError.many(outcome.errors),
+        )
+
+    return shape
+
+
+def deleted(type_name: str) -> Callable[[Outcome[Any]], DeletePayload]:
+    """The payload of a delete: the deleted object's global ID, and the errors."""
+
+    def shape(outcome: Outcome[Any]) -> DeletePayload:
+        pk = outcome.value
+        return DeletePayload(
+            deleted_id=relay.GlobalID(type_name, str(pk)) if pk is not None else None,
+            user_errors=UserError.many(outcome.errors),
+        )
+
+    return shape
+
+
+async def paged(info: Info, stmt: Select[Any], ordering: Ordering, page: PageArgs, node: Any) -> Connection:
+    """A root connection of `node`s: one statement for the page, one for the total when asked,
+    and what the query selects under the page's nodes loaded for all of them at once."""
+    ctx = info.context
+    async with ctx.db() as session:
+        found = await pagination.fetch_page(session, stmt, ordering, page)
+    await prefetch(info, node, found.rows)
+
+    async def total() -> int:
+        async with ctx.db() as session:
+            return await pagination.count(session, stmt)
+
+    return Connection.of(found, node.from_row, total)

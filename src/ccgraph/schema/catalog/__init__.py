@@ -1,0 +1,1 @@
+"""The catalog domain of the GraphQL layer: the named objects and their inputs."""

@@ -1,0 +1,205 @@
+"""The named objects of a business unit's catalog: queues, work streams, presence statuses, teams,
+user profiles and security profiles, and the payloads of their mutations (Skill is in
+schema/skills.py)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from ccgraph.db import models as m
+from ccgraph.enums import Permission as PermissionValue
+from ccgraph.execution.prefetch import Related, needs
+from ccgraph.schema.enums import BaseStatus, Channel, Permission
+from ccgraph.schema.errors import UserError
+from ccgraph.schema.node import node_type
+from ccgraph.schema.users.connections import users_field
+
+
+@node_type(m.Queue, "queue")
+@strawberry.type
+class Queue(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    description: str
+
+    @classmethod
+    def from_row(cls, row: m.Queue) -> Queue:
+        return cls(id=row.id, name=row.name, description=row.description)
+
+
+@node_type(m.WorkStream, "work_stream")
+@strawberry.type(description="A work stream: the channel work arrives on.")
+class WorkStream(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    channel: Channel
+
+    @classmethod
+    def from_row(cls, row: m.WorkStream) -> WorkStream:
+        return cls(id=row.id, name=row.name, channel=row.channel)
+
+
+@node_type(m.PresenceStatus, "presence_status")
+@strawberry.type(description="A presence status; a custom one maps to a base status.")
+class PresenceStatus(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    base_status: BaseStatus
+    is_custom: bool
+
+    @classmethod
+    def from_row(cls, row: m.PresenceStatus) -> PresenceStatus:
+        return cls(id=row.id, name=row.name, base_status=row.base_status, is_custom=row.is_custom)
+
+
+@strawberry.type
+class QueuePayload:
+    queue: Queue | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class WorkStreamPayload:
+    work_stream: WorkStream | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class PresenceStatusPayload:
+    presence_status: PresenceStatus | None
+    user_errors: list[UserError]
+
+
+@node_type(m.Team, "team")
+@strawberry.type
+class Team(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    description: str
+
+    @classmethod
+    def from_row(cls, row: m.Team) -> Team:
+        return cls(id=row.id, name=row.name, description=row.description)
+
+    users = users_field("team_users", "The team's members.")
+
+
+@strawberry.type
+class TeamPayload:
+    team: Team | None
+    user_errors: list[UserError]
+
+
+@strawberry.type(description="A number per channel, e.g. the maximum simultaneous contacts.")
+class ChannelValue:
+    channel: Channel
+    value: int
+
+
+def channel_values(values: dict[str, int] | None) -> list[ChannelValue]:
+    return [ChannelValue(channel=Channel(k), value=v) for k, v in sorted((values or {}).items())]
+
+
+PRESENCE = Related("presence_status", lambda profile: profile.default_presence_id)
+QUEUES = Related("profile_queues", lambda profile: profile.id, many=True)
+WORK_STREAMS = Related("profile_work_streams", lambda profile: profile.id, many=True)
+
+
+@node_type(m.UserProfile, "user_profile")
+@strawberry.type(description="A template of routing properties that many users inherit.")
+class UserProfile(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    description: str
+    capacity: int | None
+    channel_concurrency: list[ChannelValue]
+    default_presence_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: m.UserProfile) -> UserProfile:
+        return cls(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            capacity=row.capacity,
+            channel_concurrency=channel_values(row.channel_concurrency),
+            default_presence_id=row.default_presence_id,
+        )
+
+    @strawberry.field(metadata=needs(PRESENCE))
+    def default_presence(self, info: Info) -> PresenceStatus | None:
+        return PRESENCE.get(info, self, PresenceStatus.from_row)
+
+    @strawberry.field(metadata=needs(QUEUES))
+    def queues(self, info: Info) -> list[Queue] | None:
+        return QUEUES.get(info, self, lambda rows: [Queue.from_row(r) for r in rows])
+
+    @strawberry.field(metadata=needs(WORK_STREAMS))
+    def work_streams(self, info: Info) -> list[WorkStream] | None:
+        return WORK_STREAMS.get(info, self, lambda rows: [WorkStream.from_row(r) for r in rows])
+
+    users = users_field("profile_users", "Users who inherit this profile.")
+
+
+@strawberry.type
+class UserProfilePayload:
+    user_profile: UserProfile | None
+    user_errors: list[UserError]
+
+
+@strawberry.type(description="Rules a password must meet, and whether passwords are generated.")
+class PasswordPolicy:
+    min_length: int
+    require_uppercase: bool
+    require_lowercase: bool
+    require_digit: bool
+    require_symbol: bool
+    generate_random_passwords: bool = strawberry.field(
+        description="Passwords are generated and e-mailed; none may be typed in."
+    )
+
+
+@node_type(m.SecurityProfile, "security_profile")
+@strawberry.type(description="A named set of permissions and a password policy.")
+class SecurityProfile(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    description: str
+    permissions: list[Permission]
+    password_policy: PasswordPolicy
+
+    @classmethod
+    def from_row(cls, row: m.SecurityProfile) -> SecurityProfile:
+        return cls(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            permissions=sorted(
+                (PermissionValue(p) for p in row.permissions if p in PermissionValue.__members__),
+                key=list(PermissionValue).index,
+            ),
+            password_policy=PasswordPolicy(
+                min_length=row.password_min_length,
+                require_uppercase=row.password_require_uppercase,
+                require_lowercase=row.password_require_lowercase,
+                require_digit=row.password_require_digit,
+                require_symbol=row.password_require_symbol,
+                generate_random_passwords=row.generate_random_passwords,
+            ),
+        )
+
+    users = users_field("security_profile_users", "Users who hold this security profile.")
+
+
+@strawberry.type(description="One entry of the permission catalogue.")
+class PermissionInfo:
+    name: Permission
+    description: str
+
+
+@strawberry.type
+class SecurityProfilePayload:
+    security_profile: SecurityProfile | None
+    user_errors: list[UserError]

@@ -1,0 +1,1 @@
+"""The users domain of the GraphQL layer: types, inputs, nested user connections."""
