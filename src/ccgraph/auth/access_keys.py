@@ -20,4 +20,3 @@ def new_secret() -> str:
 
 def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
