@@ -137,3 +137,16 @@ async def test_the_count_is_real_without_the_prefetch(app, db, admin_api, deferr
     assert loads[("users", "skills")] >= 20
     assert loads[("users", "effectiveSettings")] >= 20 * 4
     assert loads[("users", "username")] == 0
+
+
+async def test_arguments_from_variables_are_prefetched_as_literals_are(app, db, admin_api, deferred):
+    await f.organisation(db, 25)
+    query = """query($k: Int, $order: ProficiencyOrder, $reports: Int) { users(first: 20) { nodes {
+      skills(first: $k, orderBy: $order, search: "S") { totalCount edges { proficiency node { name } } }
+      directReports(first: $reports) { totalCount nodes { username } }
+      literal: skills(first: 2, orderBy: {field: PROFICIENCY, direction: DESC}) { edges { node { name } } }
+    } } }"""
+    variables = {"k": 3, "order": {"field": "PROFICIENCY", "direction": "DESC"}, "reports": 2}
+    data = await admin_api.data(query, variables)
+    assert any(u["skills"]["edges"] for u in data["users"]["nodes"])
+    assert sum(deferred.values()) == 0, dict(deferred)

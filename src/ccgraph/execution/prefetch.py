@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import FieldNode, FragmentSpreadNode, GraphQLObjectType, InlineFragmentNode, SelectionSetNode
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 from strawberry.types.arguments import convert_arguments
@@ -170,9 +170,9 @@ def _arguments(info: Info, graphql_type: GraphQLObjectType, field: StrawberryFie
     """The field's arguments as its resolver receives them; MISSING when they do not coerce
     (the field's own resolver will report that)."""
     try:
-        coerced = get_argument_values(
-            graphql_type.fields[node.name.value], node, info._raw_info.variable_values
-        )
+        # Strawberry's resolve info carries the coerced variables as a plain dict.
+        variables = VariableValues(sources={}, coerced=info._raw_info.variable_values)
+        coerced = get_argument_values(graphql_type.fields[node.name.value], node, variables)
         arguments = convert_arguments(
             coerced, field.arguments, info.schema.schema_converter.scalar_registry, info.schema.config
         )
