@@ -170,8 +170,10 @@ def _arguments(info: Info, graphql_type: GraphQLObjectType, field: StrawberryFie
     """The field's arguments as its resolver receives them; MISSING when they do not coerce
     (the field's own resolver will report that)."""
     try:
-        # Strawberry's resolve info carries the coerced variables as a plain dict.
-        variables = VariableValues(sources={}, coerced=info._raw_info.variable_values)
+        # Strawberry's resolve info carries the coerced variables as a plain dict, graphql-core's
+        # as its VariableValues.
+        given: Any = info._raw_info.variable_values
+        variables = given if isinstance(given, VariableValues) else VariableValues(sources={}, coerced=given)
         coerced = get_argument_values(graphql_type.fields[node.name.value], node, variables)
         arguments = convert_arguments(
             coerced, field.arguments, info.schema.schema_converter.scalar_registry, info.schema.config
