@@ -80,14 +80,14 @@ async def begin_write(session: AsyncSession, *, dry: bool = False) -> None:
         # nothing up front; on SQLite its first write may find the database busy (DATABASE_BUSY).
         await session.connection()
         return
-    gate = session.info.get(WRITE_GATE)
+    gate: asyncio.Lock | None = session.info.get(WRITE_GATE)
     if gate is not None and not session.info.get(_GATE_HELD):
         await gate.acquire()
         session.info[_GATE_HELD] = True
     try:
         await session.connection(execution_options={_WRITE_OPTION: True})
     except BaseException:
-        if not session.in_transaction() and session.info.pop(_GATE_HELD, False):
+        if gate is not None and not session.in_transaction() and session.info.pop(_GATE_HELD, False):
             gate.release()  # no transaction began, so none will end to give it back
         raise
 

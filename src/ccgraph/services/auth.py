@@ -47,7 +47,7 @@ async def _one_at_a_time(session: AsyncSession, username: str) -> None:
     and a TOTP code's single use are read and written by one at a time. On SQLite the write
     transaction (BEGIN IMMEDIATE) already is; on PostgreSQL a transaction-scoped advisory
     lock on the username does it."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": username})
 
 

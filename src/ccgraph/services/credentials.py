@@ -46,19 +46,28 @@ def _check_new_password(
     confirmation: str | None,
     field: str = "password",
     confirmation_field: str = "passwordConfirmation",
-) -> None:
-    errors = []
+) -> str:
+    """The new password, once it is given, confirmed and meets the policy."""
     if not password:
-        errors.append(UserError([field], "REQUIRED", f"{field} is required"))
-    else:
-        if password != confirmation:
-            errors.append(UserError([confirmation_field], "PASSWORD_MISMATCH", "The passwords do not match."))
-        errors += [
-            UserError([field], "PASSWORD_POLICY", f"{field} {p}")
-            for p in password_policy.problems(password, policy)
-        ]
+        raise Rejected([UserError([field], "REQUIRED", f"{field} is required")])
+    errors = []
+    if password != confirmation:
+        errors.append(UserError([confirmation_field], "PASSWORD_MISMATCH", "The passwords do not match."))
+    errors += [
+        UserError([field], "PASSWORD_POLICY", f"{field} {p}")
+        for p in password_policy.problems(password, policy)
+    ]
     if errors:
         raise Rejected(errors)
+    return password
+
+
+async def _viewer(session: AsyncSession, actor: Actor) -> m.User:
+    """The signed-in user, read afresh; one deleted since the request signed in is NOT_FOUND."""
+    user = await session.get(m.User, actor.principal.user_id, populate_existing=True)
+    if user is None:
+        raise Rejected([UserError(None, "NOT_FOUND", "The signed-in user no longer exists.")])
+    return user
 
 
 async def reset_password(
@@ -98,8 +107,7 @@ async def reset_password(
                 f"    {chosen}\n\nYou will be asked to change it when you next sign in.\n",
             )
         else:
-            _check_new_password(policy, password, confirmation)
-            chosen = password
+            chosen = _check_new_password(policy, password, confirmation)
         user.password_hash = await passwords.hash(chosen)
         user.password_changed_at = utcnow()
         user.must_change_password = True
@@ -140,7 +148,7 @@ async def change_own_password(
         return Outcome(None, [refused])
 
     async def work() -> m.User:
-        user = await session.get(m.User, actor.principal.user_id, populate_existing=True)
+        user = await _viewer(session, actor)
         _check_new_password(
             await _policy(session, user.id), new, confirmation, "newPassword", "newPasswordConfirmation"
         )
@@ -191,7 +199,7 @@ async def mfa_enroll(
         return Outcome(None, [refused])
 
     async def work() -> Enrollment:
-        user = await session.get(m.User, actor.principal.user_id, populate_existing=True)
+        user = await _viewer(session, actor)
         if user.is_master_admin:
             raise Rejected(
                 [
@@ -218,7 +226,7 @@ async def mfa_enroll(
 
 async def mfa_confirm(session: AsyncSession, box: SecretBox, actor: Actor, code: str) -> Outcome[m.User]:
     async def work() -> m.User:
-        user = await session.get(m.User, actor.principal.user_id, populate_existing=True)
+        user = await _viewer(session, actor)
         secret = box.open(user.mfa_secret_encrypted) if user.mfa_secret_encrypted else None
         if secret is None or user.mfa_enabled:
             raise Rejected([UserError(None, "NOT_ENROLLING", "Start with viewerMfaEnroll.")])
@@ -311,23 +319,26 @@ async def access_key_create(
 
 async def _visible_key(session: AsyncSession, actor: Actor, key_pk: int) -> tuple[m.AccessKey, m.User]:
     key = await session.get(m.AccessKey, key_pk, populate_existing=True)
+    if key is None:
+        raise _missing("access key")
     user = await _owner(session, actor, key, "access key", master_only="access keys")
     return key, user
 
 
+def _missing(what: str) -> Rejected:
+    return Rejected([UserError(["id"], "NOT_FOUND", f"No {what} with this ID.")])
+
+
 async def _owner(
-    session: AsyncSession, actor: Actor, row: m.AccessKey | m.Session | None, what: str, **rule: str
+    session: AsyncSession, actor: Actor, row: m.AccessKey | m.Session, what: str, **rule: str
 ) -> m.User:
     """The user an access key or session belongs to, when the actor may act on them; a key or
     session of a user the actor cannot see reads as not found."""
-    missing = Rejected([UserError(["id"], "NOT_FOUND", f"No {what} with this ID.")])
-    if row is None:
-        raise missing
     try:
         return await authority.act_on(session, actor, row.user_id, **rule)
     except Rejected as refused:
         if any(e.code == "NOT_FOUND" for e in refused.errors):
-            raise missing from None
+            raise _missing(what) from None
         raise
 
 
@@ -378,8 +389,9 @@ async def session_revoke(session: AsyncSession, actor: Actor, session_pk: int) -
 
     async def work() -> m.Session:
         row = await session.get(m.Session, session_pk, populate_existing=True)
-        mine = row is not None and may_manage_sessions_of(actor.principal, row.user_id)
-        user = await _owner(session, actor, row if mine else None, "session")
+        if row is None or not may_manage_sessions_of(actor.principal, row.user_id):
+            raise _missing("session")
+        user = await _owner(session, actor, row, "session")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
         audit.record(session, actor, "session.revoke", user, business_unit_id=user.business_unit_id)

@@ -186,17 +186,13 @@ async def set_proficiency(
         change = _Change(session, actor, side, anchor_id)
         anchor = await change.anchor()
         before = await change.assigned()
-        if (pairs is None) == (all_to is None):
-            raise Rejected(
-                [UserError([side.items_field], "INVALID", f"Give either {side.items_field} or setAllTo.")]
-            )
-        if all_to is not None:
+        if all_to is not None and pairs is None:
             problem = _proficiency_problem(all_to)
             if problem:
                 raise Rejected([UserError(["setAllTo"], "INVALID", problem)])
             wanted = dict.fromkeys(before, all_to)
             await change.acting_on(dict.fromkeys(before, ["setAllTo"]))
-        else:
+        elif pairs is not None and all_to is None:
             await change.check_items(anchor, [i for i, _ in pairs])
             await change.acting_on(
                 {i: [side.items_field, str(n), side.item_field] for n, (i, _) in enumerate(pairs)}
@@ -210,6 +206,10 @@ async def set_proficiency(
                         "Not assigned; add it first.",
                     )
             wanted = dict(pairs)
+        else:
+            raise Rejected(
+                [UserError([side.items_field], "INVALID", f"Give either {side.items_field} or setAllTo.")]
+            )
         if change.errors:
             raise Rejected(change.errors)
         for item_id, proficiency in wanted.items():

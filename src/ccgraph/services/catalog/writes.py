@@ -43,8 +43,10 @@ class Kind:
     checks: dict[str, v.Check | None] = field(default_factory=dict)  # columns besides name
     references: dict[str, Any] = field(default_factory=dict)  # column -> model in the same unit
     links: dict[str, Link] = field(default_factory=dict)  # "queue_ids" -> Link
-    # The authority rule for changing (values) or deleting (None) a row (None on create).
-    authority: Callable[[Actor, Any | None, dict[str, Any] | None], list[UserError]] | None = None
+    # The authority rules: for creating (row None) or changing a row (the values given), and for
+    # deleting one.
+    change_authority: Callable[[Actor, Any | None, dict[str, Any]], list[UserError]] | None = None
+    removal_authority: Callable[[Actor, Any], list[UserError]] | None = None
     in_use: Callable[[AsyncSession, Any], Awaitable[str | None]] | None = None
     required: tuple[str, ...] = ()  # besides name, on create
 
@@ -117,8 +119,8 @@ async def _problems(
             for index, ref in enumerate(ids):
                 if ref not in found:
                     errors.append(not_found([camel(key), str(index)], link.model.__name__))
-    if kind.authority:
-        errors = kind.authority(actor, existing, values) + errors
+    if kind.change_authority:
+        errors = kind.change_authority(actor, existing, values) + errors
     return errors
 
 
@@ -239,8 +241,8 @@ async def remove(
 ) -> Outcome[int]:
     async def work() -> int:
         row = await _visible(session, actor, kind, pk)
-        if kind.authority is not None:
-            refused = kind.authority(actor, row, None)
+        if kind.removal_authority is not None:
+            refused = kind.removal_authority(actor, row)
             if refused:
                 raise Rejected(refused)
         if kind.in_use is not None:
@@ -271,14 +273,6 @@ async def _security_profile_in_use(session: AsyncSession, row: m.SecurityProfile
         )
     ).scalar_one()
     return f"{holders} user(s) hold this security profile; move them first." if holders else None
-
-
-def _security_profile_authority(
-    actor: Actor, row: m.SecurityProfile | None, values: dict[str, Any] | None
-) -> list[UserError]:
-    if values is None:
-        return authority.security_profile_removal(actor, row)
-    return authority.security_profile_change(actor, row, values)
 
 
 TEAM = Kind(m.Team, "team")
@@ -312,6 +306,7 @@ SECURITY_PROFILE = Kind(
         "password_require_symbol": None,
         "generate_random_passwords": None,
     },
-    authority=_security_profile_authority,
+    change_authority=authority.security_profile_change,
+    removal_authority=authority.security_profile_removal,
     in_use=_security_profile_in_use,
 )
