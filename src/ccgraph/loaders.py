@@ -15,8 +15,8 @@ from strawberry.dataloader import DataLoader as StrawberryDataLoader
 
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
+from ccgraph.db.search import Column
 from ccgraph.services.pagination import (
-    Column,
     Ordering,
     Page,
     PageArgs,

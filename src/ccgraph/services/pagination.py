@@ -15,13 +15,10 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from ccgraph.db.base import UtcDateTime
+from ccgraph.db.search import Column
 from ccgraph.services.errors import InputError
-
-# A column to group or filter by: a Core column or a mapped attribute.
-Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -54,7 +51,7 @@ class PageArgs:
 class Ordering:
     """Sort key columns; the last one must be unique (the primary key) so the order is total."""
 
-    columns: tuple[ColumnElement[Any], ...]
+    columns: tuple[Column, ...]
     descending: bool = False
 
     def clauses(self, reverse: bool = False) -> list[ColumnElement[Any]]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, true
 
 from ccgraph.auth.principal import Principal
+from ccgraph.db.search import Column
 
 
-def visible(principal: Principal, business_unit_column: ColumnElement[int]) -> ColumnElement[bool]:
+def visible(principal: Principal, business_unit_column: Column) -> ColumnElement[bool]:
     """The WHERE clause that limits a query to what the principal may see."""
     if principal.sees_all_business_units:
         return true()
