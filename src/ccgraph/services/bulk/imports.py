@@ -189,7 +189,7 @@ async def _write(
     progress: Callable[[int], None] | None,
 ) -> list[RowOutcome]:
     """Write the plan inside the write transaction, reporting the rows done as it goes."""
-    unit = await session.get(m.BusinessUnit, plan.unit_id)
+    unit = await session.get_one(m.BusinessUnit, plan.unit_id)  # checked when the plan was made
     done = 0
     for chunk, checked in plan.creates:
         drafts = [checks.Draft(v, without_password=True) for _, v in chunk]

@@ -111,8 +111,8 @@ class Lookups:
             for column, model, _ in REFERENCES:
                 if values.get(column) is not None:
                     wanted[model].add(values[column])
-            for key, (model, _) in LINKED.items():
-                wanted[model].update(x for x in values.get(key) or () if x is not None)
+            for key, (linked, _) in LINKED.items():
+                wanted[linked].update(x for x in values.get(key) or () if x is not None)
             wanted[m.Skill].update(s for s, _ in values.get("skills") or () if s is not None)
             if values.get("username"):
                 names.add(values["username"])
@@ -363,7 +363,7 @@ async def _checkers_by_unit(
     checkers = {}
     for unit_id in units:
         in_unit = [rows[i] for i, u in enumerate(targets) if u is not None and u.business_unit_id == unit_id]
-        unit = await session.get(m.BusinessUnit, unit_id)
+        unit = await session.get_one(m.BusinessUnit, unit_id)  # the users' own unit: it exists
         checkers[unit_id] = await _checker(session, actor, unit, in_unit, held=held)
     return checkers
 

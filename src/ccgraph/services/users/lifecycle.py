@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.auth.passwords import Passwords
@@ -162,16 +162,18 @@ async def create_rows(
     ]
     if new:  # multi-row INSERT ... RETURNING, not a unit-of-work flush of each object
         made = {u.username: u for u in (await session.scalars(insert(m.User).returning(m.User), new)).all()}
-        for result, values, _ in good:  # usernames are unique: they pair rows with users
-            result.user = made[values["username"]]
-    await _write_links(session, [(r.user, v) for r, v, _ in good], replace=False)
+    written: list[tuple[m.User, Values]] = []
+    for result, values, _ in good:  # usernames are unique: they pair rows with users
+        result.user = made[values["username"]]
+        written.append((result.user, values))
+    await _write_links(session, written, replace=False)
     await audit.record_many(
         session,
         actor,
         action,
         [
-            (result.user, unit.id, audit.given(_columns(values) | links_of(values)) | (audit_extra or {}))
-            for result, values, _ in good
+            (user, unit.id, audit.given(_columns(values) | links_of(values)) | (audit_extra or {}))
+            for user, values in written
         ],
     )
     return results
@@ -204,8 +206,8 @@ async def create_users(
         await session.rollback()  # the reads end here: no snapshot is held while hashing
         results = checked[1]
         if atomic and any(r.errors for r in results):
-            refused = _refuse_rows(results)
-            return Outcome(refused.result, refused.errors)
+            rejected = _refuse_rows(results)
+            return Outcome(rejected.result, rejected.errors)
         chosen = sorted({r.password for r in results if r.password and not r.errors})
         hashed = dict(zip(chosen, await passwords.hash_many(chosen), strict=True))
 
@@ -356,8 +358,9 @@ async def _apply(
     links: dict[int, dict[str, Any]],
 ) -> None:
     """Write the checked rows that change something, one UPDATE and one audit event each."""
-    befores = {r.user.id: snapshot(r.user, links[r.user.id]) for r in results if not r.errors}
-    good = _changing(results, rows, befores)
+    checked = _checked(results, rows)
+    befores = {user.id: snapshot(user, links[user.id]) for _, user, _ in checked}
+    good = _changing(checked, befores)
     regranted = {u.business_unit_id for u, v in good if "security_profile_ids" in v}
     administered = await authority.administered(session, regranted) if regranted else {}
     now = utcnow()
@@ -380,16 +383,23 @@ async def _apply(
     await authority.keep_administered(session, administered, ["securityProfileIds"])
 
 
+def _checked(results: list[RowResult], rows: Sequence[Values]) -> list[tuple[RowResult, m.User, Values]]:
+    """The rows that passed their checks, each with its user (a row without errors has one)."""
+    return [(r, r.user, rows[r.index]) for r in results if not r.errors and r.user is not None]
+
+
 def _changing(
-    results: list[RowResult], rows: Sequence[Values], befores: dict[int, dict[str, Any]]
+    checked: list[tuple[RowResult, m.User, Values]], befores: dict[int, dict[str, Any]]
 ) -> list[tuple[m.User, Values]]:
-    """The good rows that change something; the others are marked unchanged."""
-    good = [(r.user, rows[r.index]) for r in results if not r.errors]
-    wanted = {u.id: befores[u.id] | _columns(v) | _given_links(v) for u, v in good}
-    for result in results:
-        if not result.errors and not audit.diff(befores[result.user.id], wanted[result.user.id]):
+    """The checked rows that change something; the others are marked unchanged."""
+    wanted = {u.id: befores[u.id] | _columns(v) | _given_links(v) for _, u, v in checked}
+    changing = []
+    for result, user, values in checked:
+        if audit.diff(befores[user.id], wanted[user.id]):
+            changing.append((user, values))
+        else:
             result.changed = False
-    return [(u, v) for u, v in good if audit.diff(befores[u.id], wanted[u.id])]
+    return changing
 
 
 def _given_links(values: Values) -> dict[str, Any]:
@@ -448,7 +458,7 @@ async def revoke_credentials(session: AsyncSession, user_id: int, *, keep_access
     )
     if not keep_access_keys:
         await session.execute(update(m.AccessKey).where(m.AccessKey.user_id == user_id).values(active=False))
-    return ended.rowcount or 0
+    return cast(CursorResult[Any], ended).rowcount or 0  # an UPDATE's result is a cursor's
 
 
 async def set_enabled(
