@@ -235,8 +235,7 @@ def app_factory() -> Any:
     objects that live until its response is sent, so at Python's default threshold (700)
     young collections run hundreds of times a request and promote the page to the oldest
     generation, whose full collections then walk it. What start-up built is frozen out of
-    the collector, and a young collection waits for 100,000 allocations (the README's
-    Design section gives the figures, measured on bench/hot_path.py's page query)."""
+    the collector, and a young collection waits for 100,000 allocations."""
     app = create_app()
     gc.collect()
     gc.freeze()

@@ -60,18 +60,22 @@ class Related:
     def source(self, info: Info) -> DataLoader[Any, Any]:
         return getattr(info.context.loaders, self.loader)
 
-    def key_of(self, info: Info, row: Any, arguments: Mapping[str, Any]) -> Any:
-        """The key for `row`; MISSING when it hangs on a `via` value not loaded yet."""
+    def key_of(self, info: Info, row: Any, arguments: Mapping[str, Any], base: Any = MISSING) -> Any:
+        """The key for `row`; MISSING when it hangs on a `via` value not loaded yet (`base`:
+        that value, when the caller has it already)."""
         if self.via is None:
             return self.key(row, **arguments)
-        base = self.via.cached(info, row, arguments)
         if base is MISSING:
-            return MISSING
+            base = self.via.cached(info, row, arguments)
+            if base is MISSING:
+                return MISSING
         return None if base is None else self.key(base)
 
-    def cached(self, info: Info, row: Any, arguments: Mapping[str, Any] | None = None) -> Any:
+    def cached(
+        self, info: Info, row: Any, arguments: Mapping[str, Any] | None = None, base: Any = MISSING
+    ) -> Any:
         """The value if the loader has it already, else MISSING."""
-        key = self.key_of(info, row, arguments or {})
+        key = self.key_of(info, row, arguments or {}, base)
         if key is MISSING:
             return MISSING
         if key is None:
@@ -91,11 +95,20 @@ class Related:
 
     def get(self, info: Info, row: Any, convert: Callable[[Any], Any], **arguments: Any) -> Any:
         """`convert(value)` for `row`, now or as an awaitable; a missing single value stays
-        None (not converted), a missing list is converted as empty."""
-        value = self.cached(info, row, arguments)
+        None (not converted), a missing list is converted as empty. (Every relation field of
+        every row of a page comes here: the common case is written out.)"""
+        if self.via is None:
+            key = self.key(row, **arguments)
+            if key is None:
+                return convert([]) if self.many else None
+            value = peek(getattr(info.context.loaders, self.loader), key)
+        else:
+            value = self.cached(info, row, arguments)
         if value is MISSING:
             return _then(self.load(info, row, arguments), lambda v: _convert(self, v, convert))
-        return _convert(self, value, convert)
+        if value is None and not self.many:
+            return None
+        return convert(value)
 
     async def value(self, info: Info, row: Any, convert: Callable[[Any], Any], **arguments: Any) -> Any:
         """`get`, awaited: for async resolvers (those a permission check guards)."""
@@ -112,6 +125,16 @@ def _convert(relation: Related, value: Any, convert: Callable[[Any], Any]) -> An
 def needs(*relations: Related) -> dict[str, tuple[Related, ...]]:
     """Field metadata: the relations the field's resolver reads."""
     return {NEEDS: relations}
+
+
+def cached_all(info: Info, row: Any, relations: Iterable[Related]) -> list[Any]:
+    """The values of `relations` for `row` that the loaders have (MISSING for the others); a
+    relation `via` another listed before it is keyed from the value found for that one."""
+    found: dict[Related, Any] = {}
+    for relation in relations:
+        base = found.get(relation.via, MISSING) if relation.via is not None else MISSING
+        found[relation] = relation.cached(info, row, None, base)
+    return list(found.values())
 
 
 async def ready(info: Info, row: Any, relations: Iterable[Related]) -> list[Any]:

@@ -73,11 +73,29 @@ async def load_demo(session: AsyncSession) -> DemoResult:
     if count:
         await session.rollback()
         return DemoResult(loaded=False, users=count)
-
-    bu = unit.id
     unit.custom_field_1_label = "Employee Type"
     unit.custom_field_2_label = "Shift"
     unit.omnichannel_session_handling = True
+    catalog = await _catalog(session, unit.id)
+    await _people(session, unit.id, catalog)
+    await _second_unit(session)
+    await session.commit()
+    return DemoResult(loaded=True, users=len(AGENTS) + 2)
+
+
+@dataclass(slots=True)
+class _Catalog:
+    streams: dict[str, WorkStream]
+    queues: dict[str, Queue]
+    teams: dict[str, Team]
+    skills: dict[str, Skill]
+    profiles: dict[str, UserProfile]
+    supervisor: SecurityProfile
+    agent: SecurityProfile
+
+
+async def _catalog(session: AsyncSession, bu: int) -> _Catalog:
+    """Work streams, queues, teams, presence statuses, skills, user and security profiles."""
     await ensure_base_presences(session, bu)
     streams = {n: WorkStream(business_unit_id=bu, name=n, channel=c) for n, c in WORK_STREAMS.items()}
     queues = {n: Queue(business_unit_id=bu, name=n, description=f"{n} queue") for n in QUEUES}
@@ -117,33 +135,37 @@ async def load_demo(session: AsyncSession) -> DemoResult:
             work_streams=[streams["Voice"], streams["Email"]],
         ),
     }
-    supervisor_profile = SecurityProfile(
+    supervisor = SecurityProfile(
         business_unit_id=bu,
         name="Supervisor",
         description="Sees everything in the unit; edits users.",
         permissions=SUPERVISOR_PERMISSIONS,
     )
-    agent_profile = SecurityProfile(
+    agent = SecurityProfile(
         business_unit_id=bu,
         name="Agent",
         description="Sees users and skills.",
         permissions=[Permission.USERS_VIEW.value, Permission.SKILLS_VIEW.value],
         generate_random_passwords=True,
     )
-    session.add_all([*skills.values(), *profiles.values(), supervisor_profile, agent_profile])
+    session.add_all([*skills.values(), *profiles.values(), supervisor, agent])
     await session.flush()
+    return _Catalog(streams, queues, teams, skills, profiles, supervisor, agent)
 
+
+async def _people(session: AsyncSession, bu: int, catalog: _Catalog) -> None:
+    """A supervisor and the agents who report to them, with their queues and skills."""
     supervisor = User(
         business_unit_id=bu,
         username="sam.supervisor",
         first_name="Sam",
         last_name="Supervisor",
         email="sam.supervisor@example.com",
-        team_id=teams["Tier 2"].id,
+        team_id=catalog.teams["Tier 2"].id,
         timezone="Europe/London",
         country="GB",
         city="London",
-        security_profiles=[supervisor_profile],
+        security_profiles=[catalog.supervisor],
     )
     session.add(supervisor)
     await session.flush()
@@ -155,30 +177,36 @@ async def load_demo(session: AsyncSession) -> DemoResult:
             first_name=first,
             last_name=last,
             email=f"{username}@example.com",
-            team_id=teams[team].id,
+            team_id=catalog.teams[team].id,
             manager_id=supervisor.id,
-            user_profile_id=profiles[profile].id if profile else None,
+            user_profile_id=catalog.profiles[profile].id if profile else None,
             capacity=capacity,
             timezone="America/New_York",
             country="US",
             city="New York",
             phone_type=PhoneType.SOFTPHONE,
-            security_profiles=[agent_profile],
+            security_profiles=[catalog.agent],
             custom_1="Full-time",
             custom_2="Day",
         )
         session.add(user)
         await session.flush()
         for name in own_queues:
-            await session.execute(insert(user_queues).values(user_id=user.id, queue_id=queues[name].id))
+            await session.execute(
+                insert(user_queues).values(user_id=user.id, queue_id=catalog.queues[name].id)
+            )
         if username == "noah.okafor":
             await session.execute(
-                insert(user_work_streams).values(user_id=user.id, work_stream_id=streams["Chat"].id)
+                insert(user_work_streams).values(user_id=user.id, work_stream_id=catalog.streams["Chat"].id)
             )
         session.add_all(
-            UserSkill(user_id=user.id, skill_id=skills[s].id, proficiency=p) for s, p in proficiencies.items()
+            UserSkill(user_id=user.id, skill_id=catalog.skills[s].id, proficiency=p)
+            for s, p in proficiencies.items()
         )
 
+
+async def _second_unit(session: AsyncSession) -> None:
+    """Another business unit with one user, to show what the first unit's people cannot see."""
     other = BusinessUnit(name="Contoso Sales")
     session.add(other)
     await session.flush()
@@ -194,5 +222,3 @@ async def load_demo(session: AsyncSession) -> DemoResult:
             city="Seattle",
         )
     )
-    await session.commit()
-    return DemoResult(loaded=True, users=len(AGENTS) + 2)

@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from ccgraph.db import models as m
 from ccgraph.enums import Permission as PermissionValue
-from ccgraph.execution.prefetch import MISSING, Related, needs, ready
+from ccgraph.execution.prefetch import MISSING, Related, cached_all, needs, ready
 from ccgraph.schema.business_units import BusinessUnit
 from ccgraph.schema.catalog.types import (
     ChannelValue,
@@ -467,7 +467,7 @@ class User(relay.Node):
     @strawberry.field(metadata=needs(*EFFECTIVE, SKILL_LIST))
     def effective_settings(self, info: Info) -> EffectiveSettings:
         """Computed now when the page's prefetch brought every input, else after loading them."""
-        found = [relation.cached(info, self.row) for relation in EFFECTIVE]
+        found = cached_all(info, self.row, EFFECTIVE)
         if any(value is MISSING for value in found):  # an awaitable, which graphql-core awaits
             return cast(EffectiveSettings, self._effective_settings_loaded(info))
         return _effective(self.row, *found)
