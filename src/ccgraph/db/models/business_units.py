@@ -3,10 +3,10 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ccgraph.db.base import Base, IdMixin, TimestampMixin
+from ccgraph.db.base import Base, IdMixin, TimestampMixin, VersionMixin
 
 
-class BusinessUnit(IdMixin, TimestampMixin, Base):
+class BusinessUnit(IdMixin, TimestampMixin, VersionMixin, Base):
     """The tenant: labels of the five custom user fields and the feature switches."""
 
     __tablename__ = "business_units"

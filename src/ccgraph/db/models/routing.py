@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Enum, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ccgraph.db.base import Base, IdMixin, TimestampMixin, fk
+from ccgraph.db.base import Base, IdMixin, TimestampMixin, VersionMixin, fk
 from ccgraph.enums import BaseStatus, Channel
 
 
-class WorkStream(IdMixin, TimestampMixin, Base):
+class WorkStream(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "work_streams"
     __table_args__ = (UniqueConstraint("business_unit_id", "name"),)
 
@@ -18,7 +18,7 @@ class WorkStream(IdMixin, TimestampMixin, Base):
     channel: Mapped[Channel] = mapped_column(Enum(Channel, native_enum=False, length=20))
 
 
-class Queue(IdMixin, TimestampMixin, Base):
+class Queue(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "queues"
     __table_args__ = (UniqueConstraint("business_unit_id", "name"),)
 
@@ -27,7 +27,7 @@ class Queue(IdMixin, TimestampMixin, Base):
     description: Mapped[str] = mapped_column(String(500), default="")
 
 
-class PresenceStatus(IdMixin, TimestampMixin, Base):
+class PresenceStatus(IdMixin, TimestampMixin, VersionMixin, Base):
     """A presence status; custom ones map to one of the base statuses."""
 
     __tablename__ = "presence_statuses"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ccgraph.db.base import Base, BigIntPk, IdMixin, TimestampMixin, fk
+from ccgraph.db.base import Base, BigIntPk, IdMixin, TimestampMixin, VersionMixin, fk
 
 user_security_profiles = Table(
     "user_security_profiles",
@@ -19,7 +19,7 @@ user_security_profiles = Table(
 )
 
 
-class SecurityProfile(IdMixin, TimestampMixin, Base):
+class SecurityProfile(IdMixin, TimestampMixin, VersionMixin, Base):
     """A named set of permissions plus the password policy of the users who hold it."""
 
     __tablename__ = "security_profiles"

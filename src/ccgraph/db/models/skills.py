@@ -5,13 +5,13 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ccgraph.db.base import Base, BigIntPk, IdMixin, TimestampMixin, UtcDateTime, fk, utcnow
+from ccgraph.db.base import Base, BigIntPk, IdMixin, TimestampMixin, UtcDateTime, VersionMixin, fk, utcnow
 
 PROFICIENCY_MOST = 1
 PROFICIENCY_LEAST = 20
 
 
-class Skill(IdMixin, TimestampMixin, Base):
+class Skill(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "skills"
     __table_args__ = (UniqueConstraint("business_unit_id", "name"),)
 

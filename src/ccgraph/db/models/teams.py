@@ -3,10 +3,10 @@ from __future__ import annotations
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ccgraph.db.base import Base, IdMixin, TimestampMixin, fk
+from ccgraph.db.base import Base, IdMixin, TimestampMixin, VersionMixin, fk
 
 
-class Team(IdMixin, TimestampMixin, Base):
+class Team(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "teams"
     __table_args__ = (UniqueConstraint("business_unit_id", "name"),)
 

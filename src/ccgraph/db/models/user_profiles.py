@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ccgraph.db.base import Base, BigIntPk, IdMixin, TimestampMixin, fk
+from ccgraph.db.base import Base, BigIntPk, IdMixin, TimestampMixin, VersionMixin, fk
 
 if TYPE_CHECKING:
     from ccgraph.db.models.routing import Queue, WorkStream
@@ -41,7 +41,7 @@ user_profile_work_streams = Table(
 )
 
 
-class UserProfile(IdMixin, TimestampMixin, Base):
+class UserProfile(IdMixin, TimestampMixin, VersionMixin, Base):
     """A template of routing properties that many users inherit (a routing profile)."""
 
     __tablename__ = "user_profiles"
