@@ -17,7 +17,7 @@ from ccgraph.auth.passwords import Passwords
 from ccgraph.auth.principal import Principal
 from ccgraph.auth.secret_box import SecretBox
 from ccgraph.config import Settings
-from ccgraph.db.engine import carry_write_gate
+from ccgraph.db.engine import DRY_RUN, carry_write_gate
 from ccgraph.services.writes import Actor
 
 if TYPE_CHECKING:
@@ -53,16 +53,23 @@ class Context:
             yield self._session
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
+    async def write(self, *, dry: bool = False) -> AsyncIterator[AsyncSession]:
         """The session for a write. On SQLite it carries the process's write gate, which
         `begin_write` takes for the write transaction alone: a waiting writer queues there
         instead of spinning on the database lock while the event loop serves others, and
         reading a file, checking rows or hashing passwords happen before it. Afterwards the
-        loaders start afresh, since what they cached before the write may no longer be true."""
+        loaders start afresh, since what they cached before the write may no longer be true.
+
+        `dry` (the mutation was given `validateOnly: true`) marks the session so that nothing in
+        it can commit: every write in it is rolled back."""
         async with self.db() as session:
             if isinstance(self.write_gate, asyncio.Lock):
                 carry_write_gate(session, self.write_gate)
-            yield session
+            session.info[DRY_RUN] = dry
+            try:
+                yield session
+            finally:
+                session.info.pop(DRY_RUN, None)
         self._loaders = None
 
     @property

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 from ccgraph.config import Settings
 
@@ -60,6 +61,23 @@ _WRITE_OPTION = "ccgraph_write"
 
 
 WRITE_GATE = "ccgraph_write_gate"
+# Set on a session for the whole of a validate-only mutation: whatever the use case asks, its
+# transaction is only rolled back, and a commit is refused outright.
+DRY_RUN = "ccgraph_dry_run"
+
+
+class DryRunCommit(RuntimeError):
+    """A commit was attempted in a validate-only mutation: a bug, refused before anything is kept."""
+
+
+def is_dry(session: AsyncSession) -> bool:
+    return bool(session.info.get(DRY_RUN))
+
+
+@event.listens_for(Session, "before_commit")
+def _refuse_dry_commit(session: Session) -> None:
+    if session.info.get(DRY_RUN):
+        raise DryRunCommit("a validate-only request tried to commit")
 
 
 async def begin_write(session: AsyncSession, *, dry: bool = False) -> None:
@@ -75,7 +93,7 @@ async def begin_write(session: AsyncSession, *, dry: bool = False) -> None:
     """
     if session.in_transaction():
         await session.rollback()
-    if dry:
+    if dry or is_dry(session):
         # A dry run (validateOnly) writes only to roll back: it queues for nobody and locks
         # nothing up front; on SQLite its first write may find the database busy (DATABASE_BUSY).
         await session.connection()

@@ -124,7 +124,7 @@ async def users_import(info: Info, input: b.UsersImportInput) -> b.UsersImportPa
     )
     if errors:
         return _import_payload(None, errors)
-    async with ctx.write() as session:
+    async with ctx.write(dry=input.validate_only) as session:
         outcome = await imports.import_users(
             session,
             ctx.actor,

@@ -31,13 +31,20 @@ async def write(
 ) -> P:
     """A mutation: errors found in its input (bad IDs) answer at once, with no transaction;
     else `call` runs the use case in the request's write transaction, and `payload` shapes
-    its outcome."""
+    its outcome. A mutation given `validateOnly: true` runs in a session that cannot commit,
+    whether or not the use case was told."""
     if errors:
         return payload(Outcome(None, errors))
     ctx = info.context
-    async with ctx.write() as session:
+    async with ctx.write(dry=validate_only(info)) as session:
         outcome = await call(session, ctx)
     return payload(outcome)
+
+
+def validate_only(info: Info) -> bool:
+    """Whether the mutation's `input` asks for a dry run (variables resolved)."""
+    given = info.selected_fields[0].arguments.get("input")
+    return bool(isinstance(given, dict) and given.get("validateOnly"))
 
 
 def shaped(node: Any, field: str, payload: Callable[..., P]) -> Callable[[Outcome[Any]], P]:

@@ -169,7 +169,9 @@ async def user_sessions_revoke_all(info: Info, input: c.UserRefInput) -> c.Sessi
     return await write(
         info,
         errors,
-        lambda session, ctx: svc.sessions_revoke_all(session, ctx.actor, user_id),
+        lambda session, ctx: svc.sessions_revoke_all(
+            session, ctx.actor, user_id, validate_only=input.validate_only
+        ),
         lambda outcome: c.SessionsRevokePayload(
             revoked_count=outcome.value, user_errors=UserError.many(outcome.errors)
         ),

@@ -400,7 +400,9 @@ async def session_revoke(session: AsyncSession, actor: Actor, session_pk: int) -
     return await run_write(session, work)
 
 
-async def sessions_revoke_all(session: AsyncSession, actor: Actor, user_id: int) -> Outcome[int]:
+async def sessions_revoke_all(
+    session: AsyncSession, actor: Actor, user_id: int, *, validate_only: bool = False
+) -> Outcome[int]:
     async def work() -> int:
         user = await authority.act_on(session, actor, user_id, "userId")
         ended = await revoke_credentials(session, user.id, keep_access_keys=True)
@@ -414,4 +416,4 @@ async def sessions_revoke_all(session: AsyncSession, actor: Actor, user_id: int)
         )
         return ended
 
-    return await run_write(session, work)
+    return await run_write(session, work, validate_only=validate_only)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from ccgraph.auth.principal import Principal
-from ccgraph.db.engine import begin_write
+from ccgraph.db.engine import begin_write, is_dry
 from ccgraph.services.errors import UserError
 
 T = TypeVar("T")
@@ -56,8 +56,11 @@ async def run_write(
     """Run `work` in one write transaction.
 
     On success it commits, or with `validate_only` leaves the transaction open so the payload
-    is read from what would have been written; the request rolls it back when it ends.
+    is read from what would have been written; the request rolls it back when it ends. A session
+    marked dry for the whole request (a mutation given `validateOnly: true`) is validate-only
+    whatever the caller passes.
     """
+    validate_only = validate_only or is_dry(session)
     await begin_write(session, dry=validate_only)
     try:
         value = await work()
