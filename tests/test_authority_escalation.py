@@ -332,16 +332,26 @@ def codes(body: dict[str, Any]) -> list[str]:
     return sorted(c for c in found if c)
 
 
-async def call(
-    api: Any, db: Any, org: Organisation, mutation: str, vector: Vector, privileged: bool, dry: bool
-) -> tuple[list[str], bool]:
-    """The codes the mutation answers with, and whether its input has `validateOnly`."""
+async def send(
+    api: Any,
+    db: Any,
+    org: Organisation,
+    mutation: str,
+    vector: Vector,
+    privileged: bool,
+    dry: bool,
+    adjust: Any = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The answer to the mutation (every readable field of its payload), and its input
+    (`adjust`, when given, completes it in place)."""
     field = SDL.mutation_type.fields[mutation]
     input_type = get_named_type(field.args["input"].type)
     rows = await db.execute(select(m.User.id, m.User.version))
     org.versions = {f.gid("User", pk): version for pk, version in rows.all()}
     await db.rollback()
     value, uploads = build(mutation, input_type, org, vector, privileged, dry)
+    if adjust is not None:
+        adjust(value)
     query = (
         f"mutation($input: {input_type.name}!) {{ {mutation}(input: $input) "
         f"{{ {selection(get_named_type(field.type))} }} }}"
@@ -357,8 +367,16 @@ async def call(
     else:
         body = {"query": query, "variables": {"input": value}}
         response = await api.client.post("/graphql", json=body, headers=auth)
-    found = codes(response.json())
-    assert not {"INTERNAL_SERVER_ERROR", "NO_CODE"} & set(found), response.text
+    return response.json(), value
+
+
+async def call(
+    api: Any, db: Any, org: Organisation, mutation: str, vector: Vector, privileged: bool, dry: bool
+) -> tuple[list[str], bool]:
+    """The codes the mutation answers with, and whether its input has `validateOnly`."""
+    body, value = await send(api, db, org, mutation, vector, privileged, dry)
+    found = codes(body)
+    assert not {"INTERNAL_SERVER_ERROR", "NO_CODE"} & set(found), body
     return found, "validateOnly" in value
 
 
