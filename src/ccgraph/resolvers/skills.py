@@ -104,7 +104,7 @@ class Mutation:
     )
     user_skills_set_proficiency = strawberry.mutation(
         resolver=user_skills_set_proficiency,
-        extensions=[requires(P.USERS_EDIT, P.SKILLS_EDIT)],
+        extensions=[requires(P.USERS_EDIT)],
         description="Change many or all of a user's proficiencies at once.",
     )
     user_skills_remove = strawberry.mutation(

@@ -189,7 +189,7 @@ class Mutation:
     )
     user_copy = strawberry.mutation(
         resolver=user_copy,
-        extensions=[requires(P.USERS_CREATE, P.SKILLS_EDIT)],
+        extensions=[requires(P.USERS_CREATE)],
         description="Create a user like an existing one (NICE 'Copy').",
     )
     user_update = strawberry.mutation(
