@@ -3,7 +3,9 @@ checked before anything runs. Each refusal is a GraphQL error with its own `exte
 
 Cost: every field costs 1; a field that returns a page costs its page size (`first` or
 `last`, 100 when it is a variable, 20 by default) times what is selected under it (its edges
-are that page), and a plain list 10 times. Introspection (`__schema`, `__type`) is not counted."""
+are that page), and a plain list 10 times. A numbered page (`page`) adds one per row it skips,
+as the database reads them (as many as `MAX_NUMBERED_ROWS` allows when `page` is a variable).
+Introspection (`__schema`, `__type`) is not counted."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from graphql import (
     GraphQLObjectType,
     InlineFragmentNode,
     IntValueNode,
+    NullValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
@@ -29,7 +32,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from ccgraph.config import Settings
-from ccgraph.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from ccgraph.services.pagination import DEFAULT_PAGE_SIZE, MAX_NUMBERED_ROWS, MAX_PAGE_SIZE
 
 LIST_ESTIMATE = 10
 
@@ -97,7 +100,8 @@ class _Measure:
         # a connection's edges are its page, already counted by the connection's size
         in_page = getattr(parent_type, "name", "").endswith("Connection")
         multiplier = 1 if in_page else self._multiplier(node, field)
-        return depth + 1, _cap(1 + multiplier * cost), _cap(aliases + inner_aliases)
+        skipped = 0 if in_page else _skipped(node, field, multiplier)
+        return depth + 1, _cap(1 + multiplier * cost + skipped), _cap(aliases + inner_aliases)
 
     def _multiplier(self, node: FieldNode, field: Any) -> int:
         if field is None:
@@ -110,6 +114,22 @@ class _Measure:
                     size = _cap(int(value.value)) if isinstance(value, IntValueNode) else MAX_PAGE_SIZE
             return max(size if size is not None else DEFAULT_PAGE_SIZE, 1)
         return LIST_ESTIMATE if _is_list(field.type) else 1
+
+
+def _skipped(node: FieldNode, field: Any, size: int) -> int:
+    """The rows a numbered page of `size` skips (OFFSET): as many as the bound allows when
+    `page` is a variable, and no more for a literal (the resolver refuses a page beyond the
+    bound, with a clearer message than the cost's)."""
+    if field is None or "page" not in field.args:
+        return 0
+    most = max(MAX_NUMBERED_ROWS - size, 0)
+    for argument in node.arguments or ():
+        if argument.name.value == "page":
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                return min(max(int(value.value) - 1, 0) * size, most)
+            return 0 if isinstance(value, NullValueNode) else most
+    return 0
 
 
 def limits_rule(settings: Settings) -> type[ValidationRule]:

@@ -10,12 +10,12 @@ from ccgraph.resolvers.common import paged
 from ccgraph.schema.audit import AuditEvent, AuditEventFilter
 from ccgraph.schema.node import decode_id
 from ccgraph.schema.permissions import requires
-from ccgraph.schema.relay import Connection, paginated
+from ccgraph.schema.relay import Connection, numbered_pages
 from ccgraph.services import audit
 from ccgraph.services.pagination import PageArgs
 
 
-@paginated
+@numbered_pages
 async def audit_events(
     info: Info, page: PageArgs, filter: AuditEventFilter | None = None
 ) -> Connection[AuditEvent]:

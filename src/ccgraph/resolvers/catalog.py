@@ -18,7 +18,7 @@ from ccgraph.schema.enums import Permission as PermissionEnum
 from ccgraph.schema.node import decode, decode_id
 from ccgraph.schema.payloads import DeletePayload
 from ccgraph.schema.permissions import requires, signed_in
-from ccgraph.schema.relay import Connection, paginated
+from ccgraph.schema.relay import Connection, numbered_pages
 from ccgraph.schema.skills import Skill, SkillPayload
 from ccgraph.services.catalog import queries as catalog
 from ccgraph.services.catalog import writes as cw
@@ -28,7 +28,7 @@ P = Permission
 
 
 def catalog_connection(model: Any, node: Any, permission: Permission, description: str) -> Any:
-    @paginated
+    @numbered_pages
     async def resolve(info: Info, page: PageArgs, search: str | None = None) -> Connection[node]:
         stmt = catalog.catalog_query(model, info.context.principal, search)
         return await paged(info, stmt, catalog.ordering(model), page, node)
@@ -36,7 +36,7 @@ def catalog_connection(model: Any, node: Any, permission: Permission, descriptio
     return strawberry.field(resolver=resolve, description=description, extensions=[requires(permission)])
 
 
-@paginated
+@numbered_pages
 async def list_skills(
     info: Info,
     page: PageArgs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -74,15 +75,23 @@ def deleted(type_name: str) -> Callable[[Outcome[Any]], DeletePayload]:
 
 
 async def paged(info: Info, stmt: Select[Any], ordering: Ordering, page: PageArgs, node: Any) -> Connection:
-    """A root connection of `node`s: one statement for the page, one for the total when asked,
-    and what the query selects under the page's nodes loaded for all of them at once."""
+    """A root connection of `node`s: one statement for the page (a numbered one too), one for
+    the total when `totalCount` or `pageInfo.pageCount` asks (counted once for both), and what
+    the query selects under the page's nodes loaded for all of them at once."""
     ctx = info.context
     async with ctx.db() as session:
         found = await pagination.fetch_page(session, stmt, ordering, page)
     await prefetch(info, node, found.rows)
+    counted: asyncio.Task[int] | None = None
 
-    async def total() -> int:
+    async def count() -> int:
         async with ctx.db() as session:
             return await pagination.count(session, stmt)
+
+    def total() -> Awaitable[int]:
+        nonlocal counted
+        if counted is None:
+            counted = asyncio.ensure_future(count())
+        return counted
 
     return Connection.of(found, node.from_row, total)

@@ -13,7 +13,7 @@ from ccgraph.schema.enums import OrderDirection
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import decode, resolve_node
 from ccgraph.schema.permissions import requires
-from ccgraph.schema.relay import Connection, paginated
+from ccgraph.schema.relay import Connection, numbered_pages
 from ccgraph.schema.users.inputs import (
     UserAssignProfileInput,
     UserCopyInput,
@@ -39,7 +39,7 @@ def user_payload(outcome: Outcome) -> UserPayload:
     )
 
 
-@paginated
+@numbered_pages
 async def list_users(
     info: Info, page: PageArgs, filter: UserFilter | None = None, order_by: UserOrder | None = None
 ) -> Connection[User]:

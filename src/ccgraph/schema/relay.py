@@ -5,15 +5,16 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, Generic, TypeVar, cast
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info
 
 from ccgraph.execution.prefetch import Related
-from ccgraph.services.pagination import Page, PageArgs
+from ccgraph.services.pagination import DEFAULT_PAGE_SIZE, MAX_NUMBERED_ROWS, Page, PageArgs
 
 T = TypeVar("T")
+Count = Callable[[], int | Awaitable[int]]  # a list's total: now, or an awaitable of it
 
 
 @strawberry.type
@@ -22,15 +23,43 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+    page_number: int | None = strawberry.field(
+        default=None,
+        description="The page's number (1 is the first) when it was asked for with `page`; "
+        "null when the list is paged by cursor.",
+    )
+    _page_count: strawberry.Private[Count | None] = None
+
+    @strawberry.field(
+        description="How many pages of this size the whole list holds (0 when it is empty), "
+        "from the same count as `totalCount`; null unless the page was asked for with `page`."
+    )
+    def page_count(self) -> int | None:
+        return None if self._page_count is None else cast(int, self._page_count())  # or an awaitable
 
     @classmethod
-    def of(cls, page: Page) -> PageInfo:
+    def of(cls, page: Page, count: Count | None = None) -> PageInfo:
+        """`count`: the list's total, for the page count of a numbered page."""
+        pages: Count | None = None
+        if page.number is not None and count is not None:
+            total = count
+            pages = lambda: _map(total(), page.page_count)  # noqa: E731
         return cls(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
             start_cursor=page.cursor(0) if page.keys else None,
             end_cursor=page.cursor(-1) if page.keys else None,
+            page_number=page.number,
+            _page_count=pages,
         )
+
+
+def _map(value: int | Awaitable[int], convert: Callable[[int], int]) -> int | Awaitable[int]:
+    return convert(value) if isinstance(value, int) else _then(value, convert)
+
+
+async def _then(value: Awaitable[int], convert: Callable[[int], int]) -> int:
+    return convert(await value)
 
 
 @strawberry.type
@@ -48,7 +77,7 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    _count: strawberry.Private[Callable[[], int | Awaitable[int]]]
+    _count: strawberry.Private[Count]
 
     @strawberry.field(description="How many items the whole list holds, across pages.")
     def total_count(self) -> int:
@@ -59,41 +88,64 @@ class Connection(Generic[T]):
         return [edge.node for edge in self.edges]
 
     @classmethod
-    def of(
-        cls, page: Page, convert: Callable[[Any], T], count: Callable[[], int | Awaitable[int]]
-    ) -> Connection[T]:
+    def of(cls, page: Page, convert: Callable[[Any], T], count: Count) -> Connection[T]:
         return cls(
             edges=[Edge(node=convert(r), page=page, index=i) for i, r in enumerate(page.rows)],
-            page_info=PageInfo.of(page),
+            page_info=PageInfo.of(page, count),
             _count=count,
         )
 
 
-def page_args(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
-    args = PageArgs(first=first, after=after, last=last, before=before)
+def page_args(
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    number: int | None = None,
+) -> PageArgs:
+    args = PageArgs(first=first, after=after, last=last, before=before, number=number)
     args.size()  # validates now, so that a bad argument fails before any SQL
     return args
 
 
 PAGE_ARGUMENTS = {"first": int | None, "after": str | None, "last": int | None, "before": str | None}
+PAGE_NUMBER = "page_number"  # the Python name of a root connection's `page` argument
+PAGING = frozenset({*PAGE_ARGUMENTS, PAGE_NUMBER})
+NUMBERED_PAGE = Annotated[
+    int | None,
+    strawberry.argument(
+        name="page",
+        description=(
+            f"Jump to a numbered page (1 is the first) of `first` rows ({DEFAULT_PAGE_SIZE} "
+            "when not given), in the same order as the cursors; not with `after`, `before` or "
+            "`last`. The page's cursors are ordinary cursors, and `pageInfo` tells `pageNumber` "
+            "and `pageCount`. Cost: the database reads every row it skips (OFFSET), so `page` × "
+            f"`first` may be at most {MAX_NUMBERED_ROWS:,}; go further with `after` from a "
+            "page's `endCursor`, or narrow the list with a filter or search."
+        ),
+    ),
+]
 
 
 def take_page(arguments: dict[str, Any]) -> dict[str, Any]:
-    """The arguments of a `paginated` field as its resolver receives them: Relay's four
-    replaced by one validated `page`."""
-    rest = {k: v for k, v in arguments.items() if k not in PAGE_ARGUMENTS}
-    return rest | {"page": page_args(*(arguments.get(name) for name in PAGE_ARGUMENTS))}
+    """The arguments of a `paginated` field as its resolver receives them: Relay's four (and
+    a root connection's `page`) replaced by one validated `page`."""
+    rest = {k: v for k, v in arguments.items() if k not in PAGING}
+    given = {name: arguments.get(name) for name in PAGE_ARGUMENTS}
+    return rest | {"page": page_args(**given, number=arguments.get(PAGE_NUMBER))}
 
 
-def paginated(resolver: Callable[..., Any]) -> Callable[..., Any]:
+def paginated(resolver: Callable[..., Any], numbered: bool = False) -> Callable[..., Any]:
     """Give a connection resolver Relay's `first`, `after`, `last` and `before` arguments
-    (before its own optional ones); it receives them as `page: PageArgs`."""
+    (before its own optional ones), and `page` when `numbered`; it receives them as
+    `page: PageArgs`."""
     signature = inspect.signature(resolver)  # annotations resolve in the resolver's module
     own = [p for p in signature.parameters.values() if p.name != "page"]
     at = next((i for i, p in enumerate(own) if p.default is not inspect.Parameter.empty), len(own))
+    kinds = PAGE_ARGUMENTS | ({PAGE_NUMBER: NUMBERED_PAGE} if numbered else {})
     paging = [
         inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=kind)
-        for name, kind in PAGE_ARGUMENTS.items()
+        for name, kind in kinds.items()
     ]
     signature = signature.replace(parameters=[*own[:at], *paging, *own[at:]])
 
@@ -111,6 +163,13 @@ def paginated(resolver: Callable[..., Any]) -> Callable[..., Any]:
 
     wrapper.__dict__.update(__signature__=signature, receives=take_page)  # `receives`: for the prefetch
     return wrapper
+
+
+def numbered_pages(resolver: Callable[..., Any]) -> Callable[..., Any]:
+    """`paginated`, for a root connection (`resolvers.common.paged`): `page` jumps to a
+    numbered page too. Nested connections page by cursor only: an OFFSET per parent would
+    read every parent's skipped rows."""
+    return paginated(resolver, numbered=True)
 
 
 def page_key(parent: Any, page: PageArgs, search: str | None = None, order_by: Any = None) -> Hashable:

@@ -1,5 +1,6 @@
 """Keyset (cursor) pagination: stable under insertions, so a selection made across pages
-stays valid. A page of one list, or a page per parent in one statement (nested connections)."""
+stays valid. A page of one list, or a page per parent in one statement (nested connections).
+A root list can also jump to a numbered page: OFFSET over the same ordering, bounded."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from ccgraph.services.errors import InputError
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# A numbered page is read with OFFSET: the database reads every row it skips. Its last row
+# (page x size) may be at most this far into the list; beyond it, cursors (or a filter) go on.
+MAX_NUMBERED_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,7 @@ class PageArgs:
     after: str | None = None
     last: int | None = None
     before: str | None = None
+    number: int | None = None  # a numbered page (1-based) of `first` rows, instead of a cursor
 
     def size(self) -> int:
         for name in ("first", "last"):
@@ -39,12 +44,40 @@ class PageArgs:
         if self.first is not None and self.last is not None:
             raise InputError("last", "give either first or last, not both")
         if self.first is not None:
-            return self.first
-        return self.last if self.last is not None else DEFAULT_PAGE_SIZE
+            size = self.first
+        else:
+            size = self.last if self.last is not None else DEFAULT_PAGE_SIZE
+        if self.number is not None:
+            self._check_number(self.number, size)
+        return size
+
+    def _check_number(self, number: int, size: int) -> None:
+        for name in ("after", "before", "last"):
+            if getattr(self, name) is not None:
+                raise InputError(
+                    "page",
+                    f"cannot be combined with {name}: a numbered page is counted from the start "
+                    "of the list, `first` rows a page (follow a cursor with after or before alone)",
+                )
+        if number < 1:
+            raise InputError("page", f"must be 1 or more, got {number}")
+        if size < 1:
+            raise InputError("first", "must be 1 or more with page")
+        if number * size > MAX_NUMBERED_ROWS:
+            raise InputError(
+                "page",
+                f"page {number} of {size} rows ends at row {number * size:,}; numbered "
+                f"pages reach at most row {MAX_NUMBERED_ROWS:,}: go on from a page's endCursor "
+                "with after, or narrow the list with a filter or search",
+            )
 
     @property
     def backwards(self) -> bool:
         return self.last is not None
+
+    def offset(self, size: int) -> int:
+        """The rows a numbered page skips (0 when it is not numbered)."""
+        return (self.number - 1) * size if self.number is not None else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +154,15 @@ class Page:
     ordering: Ordering
     has_next_page: bool
     has_previous_page: bool
+    number: int | None = None  # a numbered page's number, of `size` rows
+    size: int = 0
 
     def cursor(self, index: int) -> str:
         return self.ordering.cursor_for(self.keys[index])
+
+    def page_count(self, total: int) -> int:
+        """How many pages of this one's size a list of `total` rows holds (0 when it is empty)."""
+        return -(-total // self.size)
 
 
 def _windowed(stmt: Select[Any], ordering: Ordering, args: PageArgs) -> Select[Any]:
@@ -143,13 +182,15 @@ def _page(rows: Sequence[tuple[Any, ...]], ordering: Ordering, args: PageArgs, s
         rows.reverse()
         has_next, has_previous = args.before is not None, more
     else:
-        has_next, has_previous = more, args.after is not None
+        has_next, has_previous = more, args.after is not None or args.offset(size) > 0
     return Page(
         rows=[_strip(r, n) for r in rows],
         keys=[r[-n:] for r in rows],
         ordering=ordering,
         has_next_page=has_next,
         has_previous_page=has_previous,
+        number=args.number,
+        size=size,
     )
 
 
@@ -163,6 +204,8 @@ async def fetch_page(session: AsyncSession, stmt: Select[Any], ordering: Orderin
     size = args.size()
     stmt = _windowed(stmt, ordering, args).add_columns(*ordering.columns)
     stmt = stmt.order_by(*ordering.clauses(reverse=args.backwards)).limit(size + 1)
+    if args.number is not None:
+        stmt = stmt.offset(args.offset(size))
     rows = (await session.execute(stmt)).all()
     return _page([tuple(r) for r in rows], ordering, args, size)
 
@@ -191,6 +234,7 @@ async def fetch_pages_by_parent(
     `as_rows` gives each entity as a plain row of its table's columns, not a mapped object.
     """
     size = args.size()
+    assert args.number is None, "nested connections are paged by cursor only"
     stmt = _windowed(stmt, ordering, args).where(parent.in_(parent_ids))
     rank = func.row_number().over(partition_by=parent, order_by=ordering.clauses(args.backwards))
     n_keys, n_extras = len(ordering.columns), len(extras)
