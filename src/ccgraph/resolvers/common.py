@@ -10,11 +10,12 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from ccgraph.context import Context
 from ccgraph.execution.prefetch import prefetch
 from ccgraph.schema.errors import UserError
-from ccgraph.schema.payloads import DeletePayload
+from ccgraph.schema.payloads import DeletePayload, field_changes
 from ccgraph.schema.relay import Connection
 from ccgraph.services import pagination
 from ccgraph.services.errors import UserError as ServiceError
@@ -44,7 +45,8 @@ async def write(
 
 def validate_only(info: Info) -> bool:
     """Whether the mutation's `input` asks for a dry run (variables resolved)."""
-    given = info.selected_fields[0].arguments.get("input")
+    field = info.selected_fields[0]
+    given = field.arguments.get("input") if isinstance(field, SelectedField) else None
     return bool(isinstance(given, dict) and given.get("validateOnly"))
 
 
@@ -56,6 +58,7 @@ def shaped(node: Any, field: str, payload: Callable[..., P]) -> Callable[[Outcom
         return payload(
             **{field: node.from_row(row) if row is not None else None},
             user_errors=UserError.many(outcome.errors),
+            changes=field_changes(outcome, type(row).__name__, row.id) if row is not None else [],
         )
 
     return shape
@@ -69,6 +72,7 @@ def deleted(type_name: str) -> Callable[[Outcome[Any]], DeletePayload]:
         return DeletePayload(
             deleted_id=relay.GlobalID(type_name, str(pk)) if pk is not None else None,
             user_errors=UserError.many(outcome.errors),
+            changes=field_changes(outcome, type_name, pk) if pk is not None else [],
         )
 
     return shape

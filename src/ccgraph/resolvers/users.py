@@ -12,6 +12,7 @@ from ccgraph.resolvers.common import paged, write
 from ccgraph.schema.enums import OrderDirection
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import decode, resolve_node
+from ccgraph.schema.payloads import field_changes
 from ccgraph.schema.permissions import requires
 from ccgraph.schema.relay import Connection, numbered_pages
 from ccgraph.schema.users.inputs import (
@@ -35,7 +36,9 @@ from ccgraph.services.writes import Outcome
 def user_payload(outcome: Outcome) -> UserPayload:
     row = outcome.value
     return UserPayload(
-        user=User.from_row(row) if row is not None else None, user_errors=UserError.many(outcome.errors)
+        user=User.from_row(row) if row is not None else None,
+        user_errors=UserError.many(outcome.errors),
+        changes=field_changes(outcome, "User", row.id) if row is not None else [],
     )
 
 

@@ -12,6 +12,7 @@ from ccgraph.schema.node import node_type
 
 
 @strawberry.type(description="Feature switches: they decide which user fields apply.")
+from ccgraph.schema.payloads import FieldChange, changes_field
 class BusinessUnitFeatures:
     omnichannel_session_handling: bool
     granular_osh: bool = strawberry.field(description="Granular OSH: delivery mode and total contacts.")
@@ -112,3 +113,4 @@ class BusinessUnitUpdateInput:
 class BusinessUnitPayload:
     business_unit: BusinessUnit | None
     user_errors: list[UserError]
+    changes: list[FieldChange] = changes_field()

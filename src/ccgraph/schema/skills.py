@@ -16,6 +16,7 @@ from ccgraph.schema.catalog.types import WorkStream
 from ccgraph.schema.enums import ProficiencyOrder
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
+from ccgraph.schema.payloads import FieldChange, changes_field
 from ccgraph.schema.relay import Edge, PageInfo, nested_connection, nested_pages, paginated
 from ccgraph.schema.users.inputs import UserSkillInput
 from ccgraph.services.pagination import Page, PageArgs
@@ -116,6 +117,7 @@ class SkillPayload:
     user_errors: list[UserError]
 
 
+    changes: list[FieldChange] = changes_field()
 SET_ALL = "Give every assigned one this proficiency (instead of listing them)."
 
 

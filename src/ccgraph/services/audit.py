@@ -16,7 +16,7 @@ from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
 from ccgraph.services.pagination import Ordering
 from ccgraph.services.scope import visible
-from ccgraph.services.writes import Actor
+from ccgraph.services.writes import Actor, note_change
 
 AUDIT_ORDER = Ordering((m.AuditEvent.id,), descending=True)
 
@@ -70,6 +70,7 @@ def record(
         request_id=actor.request_id,
     )
     session.add(event)
+    note_change(session, target, event.changes)
     return event
 
 
@@ -96,6 +97,8 @@ async def record_many(
         for target, unit_id, changes in entries
     ]
     await session.execute(insert(m.AuditEvent), rows)
+    for target, _, changes in entries:
+        note_change(session, target, changes)
 
 
 def given(values: dict[str, Any]) -> dict[str, dict[str, Any]]:

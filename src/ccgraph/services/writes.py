@@ -40,10 +40,44 @@ class Rejected(Exception):
         self.result = result  # returned as the outcome's value as it is (e.g. per-row results)
 
 
+CHANGES = "ccgraph_changes"
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """What one write did to one object, as its audit event says: {field: {before, after}}."""
+
+    target_type: str
+    target_id: int | None
+    changes: dict[str, Any]
+
+
+def note_change(session: AsyncSession, target: Any, changes: dict[str, Any]) -> None:
+    """Keep an audited change for the mutation's answer too (see `Outcome.changes`)."""
+    session.info.setdefault(CHANGES, []).append(
+        Changed(type(target).__name__, getattr(target, "id", None), changes)
+    )
+
+
+def recorded(session: AsyncSession) -> list[Changed]:
+    """The changes noted since the write began; forgotten once read."""
+    return session.info.pop(CHANGES, [])
+
+
 @dataclass(slots=True)
 class Outcome(Generic[T]):
     value: T | None = None
     errors: list[UserError] = field(default_factory=list)
+    # What the write did (or, validate-only, would do) to each object, as its audit events say.
+    changes: list[Changed] = field(default_factory=list)
+
+    def changes_of(self, target_type: str, target_id: int | None) -> dict[str, Any]:
+        """The changes made to one object, all its events together."""
+        merged: dict[str, Any] = {}
+        for changed in self.changes:
+            if changed.target_type == target_type and changed.target_id == target_id:
+                merged |= changed.changes
+        return merged
 
 
 def conflict(message: str, field_path: list[str] | None = None) -> UserError:
@@ -62,10 +96,13 @@ async def run_write(
     """
     validate_only = validate_only or is_dry(session)
     await begin_write(session, dry=validate_only)
+    recorded(session)  # nothing left from an earlier write of the request
     try:
         value = await work()
         await session.flush()
+        changes = recorded(session)
     except Rejected as rejected:
+        recorded(session)
         await session.rollback()
         if rejected.current is not None:
             await session.refresh(rejected.current)
@@ -73,6 +110,7 @@ async def run_write(
         return Outcome(rejected.result, rejected.errors)
     except (IntegrityError, StaleDataError) as exc:
         # A concurrent write got there first (a unique name taken, a version bumped).
+        recorded(session)
         await session.rollback()
         log.info("write refused by the database: %s", exc.__class__.__name__)
         return Outcome(None, [conflict("Another change got there first; read the object and retry.")])
@@ -82,4 +120,4 @@ async def run_write(
         except (IntegrityError, StaleDataError):
             await session.rollback()
             return Outcome(None, [conflict("Another change got there first; read the object and retry.")])
-    return Outcome(value, [])
+    return Outcome(value, [], changes)

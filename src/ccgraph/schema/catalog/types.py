@@ -14,6 +14,7 @@ from ccgraph.execution.prefetch import Related, needs
 from ccgraph.schema.enums import BaseStatus, Channel, Permission
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
+from ccgraph.schema.payloads import FieldChange, changes_field
 from ccgraph.schema.users.connections import users_field
 
 
@@ -71,18 +72,21 @@ class PresenceStatusPayload:
     presence_status: PresenceStatus | None
     user_errors: list[UserError]
 
+    changes: list[FieldChange] = changes_field()
 
 @node_type(m.Team, "team")
 @strawberry.type
 class Team(relay.Node):
     id: relay.NodeID[int]
     name: str
+    changes: list[FieldChange] = changes_field()
     description: str
 
     @classmethod
     def from_row(cls, row: m.Team) -> Team:
         return cls(id=row.id, name=row.name, description=row.description)
 
+    changes: list[FieldChange] = changes_field()
     users = users_field("team_users", "The team's members.")
 
 
@@ -104,6 +108,7 @@ def channel_values(values: dict[str, int] | None) -> list[ChannelValue]:
 
 PRESENCE = Related("presence_status", lambda profile: profile.default_presence_id)
 QUEUES = Related("profile_queues", lambda profile: profile.id, many=True)
+    changes: list[FieldChange] = changes_field()
 WORK_STREAMS = Related("profile_work_streams", lambda profile: profile.id, many=True)
 
 
@@ -163,6 +168,7 @@ class PasswordPolicy:
 
 @node_type(m.SecurityProfile, "security_profile")
 @strawberry.type(description="A named set of permissions and a password policy.")
+    changes: list[FieldChange] = changes_field()
 class SecurityProfile(relay.Node):
     id: relay.NodeID[int]
     name: str
@@ -203,3 +209,4 @@ class PermissionInfo:
 class SecurityProfilePayload:
     security_profile: SecurityProfile | None
     user_errors: list[UserError]
+    changes: list[FieldChange] = changes_field()

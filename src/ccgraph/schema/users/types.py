@@ -36,6 +36,7 @@ from ccgraph.schema.enums import (
 )
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
+from ccgraph.schema.payloads import FieldChange, changes_field
 from ccgraph.schema.permissions import requires
 from ccgraph.schema.relay import nested_connection, nested_pages, paginated
 from ccgraph.schema.skills import ProficiencyConnection, Skill
@@ -518,6 +519,7 @@ def _effective(
 class UserPayload:
     user: User | None
     user_errors: list[UserError]
+    changes: list[FieldChange] = changes_field()
 
 
 @strawberry.type

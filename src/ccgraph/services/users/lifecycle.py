@@ -232,7 +232,7 @@ def _single(outcome: Outcome[list[RowResult]]) -> Outcome[m.User]:
     if outcome.value is None:
         return Outcome(None, outcome.errors)
     [row] = outcome.value
-    return Outcome(row.user if not row.errors else None, row.errors)
+    return Outcome(row.user if not row.errors else None, row.errors, outcome.changes)
 
 
 async def create_user(
