@@ -21,6 +21,7 @@ REQUIRED = "Required security profile permissions:"
 
 CREATE = ("Create a User", f"{REQUIRED} Users Create")
 ASSIGN = ("Assign Skills to a User", f"{REQUIRED} Users Edit, Skills Edit")
+PROFICIENCIES = ("Change a User's Skill Proficiencies", f"{REQUIRED} Users Edit")
 ACCESS_KEY = ("Configure a User's Access Key", f"{REQUIRED} Access Key Create")
 # mutation -> (the section of NICE's "Manage Users" page for the action it performs, its line)
 TABLE = {
@@ -35,7 +36,8 @@ TABLE = {
     ),
     "userSkillsAdd": ASSIGN,
     "skillUsersAdd": ASSIGN,
-    "userSkillsSetProficiency": ("Change a User's Skill Proficiencies", f"{REQUIRED} Users Edit"),
+    "userSkillsSetProficiency": PROFICIENCIES,
+    "skillUsersSetProficiency": PROFICIENCIES,  # the same action, from the skill's side
     "userPasswordReset": ("Reset a User's Password", f"{REQUIRED} Users Edit"),
     "accessKeyCreate": ACCESS_KEY,
     "accessKeyDeactivate": ACCESS_KEY,

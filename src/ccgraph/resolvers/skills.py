@@ -117,7 +117,7 @@ class Mutation:
     )
     skill_users_set_proficiency = strawberry.mutation(
         resolver=skill_users_set_proficiency,
-        extensions=[requires(P.USERS_EDIT, P.SKILLS_EDIT)],
+        extensions=[requires(P.USERS_EDIT)],
         description="Change many or all users' proficiency in a skill at once.",
     )
     skill_users_remove = strawberry.mutation(
