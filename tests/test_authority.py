@@ -98,7 +98,10 @@ async def test_a_security_profile_editor_cannot_empty_the_administrator_profile(
         "mutation($i: SecurityProfileUpdateInput!) { securityProfileUpdate(input: $i) "
         "{ userErrors { field code message } } }"
     )
-    data = await api.data(mutation, {"i": {"id": f.gid("SecurityProfile", profile.id), "permissions": []}})
+    data = await api.data(
+        mutation,
+        {"i": {"id": f.gid("SecurityProfile", profile.id), "version": profile.version, "permissions": []}},
+    )
     assert "TARGET_OUTRANKS_ACTOR" in codes(data["securityProfileUpdate"])
     deleted = await api.data(
         "mutation($i: DeleteInput!) { securityProfileDelete(input: $i) { userErrors { code } } }",
@@ -114,7 +117,7 @@ async def test_the_administrator_profile_always_holds_every_permission_even_for_
     pid = f.gid("SecurityProfile", profile.id)
     narrowed = await admin_api.data(
         "mutation($i: SecurityProfileUpdateInput!) { securityProfileUpdate(input: $i) { userErrors { code } } }",
-        {"i": {"id": pid, "permissions": ["USERS_VIEW"]}},
+        {"i": {"id": pid, "version": profile.version, "permissions": ["USERS_VIEW"]}},
     )
     assert codes(narrowed["securityProfileUpdate"]) == ["ADMINISTRATOR_PROFILE_PROTECTED"]
     deleted = await admin_api.data(
@@ -125,7 +128,7 @@ async def test_the_administrator_profile_always_holds_every_permission_even_for_
     renamed = await admin_api.data(
         "mutation($i: SecurityProfileUpdateInput!) { securityProfileUpdate(input: $i) "
         "{ securityProfile { name } userErrors { code } } }",
-        {"i": {"id": pid, "name": "Root", "description": "Everything."}},
+        {"i": {"id": pid, "version": profile.version, "name": "Root", "description": "Everything."}},
     )
     assert renamed["securityProfileUpdate"] == {"securityProfile": {"name": "Root"}, "userErrors": []}
 

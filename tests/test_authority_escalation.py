@@ -60,6 +60,7 @@ AUTHORITY_CODES = {
 SPARED = Permission.AUDIT_VIEW  # what the broad actor lacks
 PASSWORD = "Escalate-password-1!"
 VOLATILE = {"sessions": {"last_seen_at"}, "access_keys": {"last_used_at"}}
+VERSIONED = [mapper.class_ for mapper in Base.registry.mappers if mapper.version_id_col is not None]
 
 
 def _upper(name: str) -> str:
@@ -149,7 +150,7 @@ class Organisation:
     files: dict[tuple[str, bool], bytes]
     attacker: m.User
     attacker_profile: m.SecurityProfile
-    versions: dict[str, int] | None = None  # user global ID -> version, read before each call
+    versions: dict[str, int] | None = None  # global ID -> version, read before each call
 
 
 _seq = itertools.count(1)
@@ -296,8 +297,13 @@ def build(
             else:
                 one = scalar(name, named.name, org, mutation)
                 value[name] = [one] if listed else one
-    if "version" in value and "id" in value:  # the current version of the user named
-        value["version"] = org.versions[value["id"]]
+    if "version" in value:  # the current version of the object the input changes
+        changed = next(
+            value[n]
+            for n in value
+            if get_named_type(type_.fields[n].type).name == "ID" and kind_of(mutation, n) == subject(mutation)
+        )
+        value["version"] = org.versions[changed]
     return value, uploads
 
 
@@ -346,8 +352,10 @@ async def send(
     (`adjust`, when given, completes it in place)."""
     field = SDL.mutation_type.fields[mutation]
     input_type = get_named_type(field.args["input"].type)
-    rows = await db.execute(select(m.User.id, m.User.version))
-    org.versions = {f.gid("User", pk): version for pk, version in rows.all()}
+    org.versions = {}
+    for model in VERSIONED:
+        rows = await db.execute(select(model.id, model.version))
+        org.versions |= {f.gid(model.__name__, pk): version for pk, version in rows.all()}
     await db.rollback()
     value, uploads = build(mutation, input_type, org, vector, privileged, dry)
     if adjust is not None:

@@ -36,6 +36,13 @@ LABELS = """mutation($i: BusinessUnitCustomFieldsUpdateInput!) { businessUnitCus
   businessUnit { customFields { slot label } } userErrors { field code message } } }"""
 
 
+async def unit_version(db) -> int:
+    """The default unit's version as it is now (a business unit update must send it)."""
+    version = (await db.execute(select(m.BusinessUnit.version).where(m.BusinessUnit.id == 1))).scalar_one()
+    await db.commit()  # the read ends: the next one sees what the app wrote since
+    return version
+
+
 async def signed_in(app, api, db, name, permissions):
     unit = await db.get(m.BusinessUnit, 1)
     profile = await f.security_profile(db, unit, permissions, name=f"{name} profile")
@@ -52,6 +59,7 @@ async def test_each_permission_of_the_custom_fields_trio_is_needed(app, api, adm
         {
             "i": {
                 "businessUnitId": f.gid("BusinessUnit", 1),
+                "version": await unit_version(db),
                 "labels": [{"slot": 1, "label": "Marital Status"}],
             }
         },
@@ -75,6 +83,7 @@ async def test_labels_show_on_users_at_once_and_a_rename_keeps_the_values(app, a
         {
             "i": {
                 "businessUnitId": f.gid("BusinessUnit", 1),
+                "version": await unit_version(db),
                 "labels": [{"slot": 1, "label": "  Marital Status "}, {"slot": 3, "label": "Shift"}],
             }
         },
@@ -86,7 +95,13 @@ async def test_labels_show_on_users_at_once_and_a_rename_keeps_the_values(app, a
     assert fields[2] == {"slot": 3, "label": "Shift", "value": "Night"}
     await api.data(
         LABELS,
-        {"i": {"businessUnitId": f.gid("BusinessUnit", 1), "labels": [{"slot": 1, "label": "Family"}]}},
+        {
+            "i": {
+                "businessUnitId": f.gid("BusinessUnit", 1),
+                "version": await unit_version(db),
+                "labels": [{"slot": 1, "label": "Family"}],
+            }
+        },
         token=token,
     )
     fields = (await api.data(q, {"id": f.gid("User", gilda.id)}, token=token))["user"]["customFields"]
@@ -111,7 +126,16 @@ async def test_labels_show_on_users_at_once_and_a_rename_keeps_the_values(app, a
     ],
 )
 async def test_label_rules(admin_api, db, labels, field, code):
-    data = await admin_api.data(LABELS, {"i": {"businessUnitId": f.gid("BusinessUnit", 1), "labels": labels}})
+    data = await admin_api.data(
+        LABELS,
+        {
+            "i": {
+                "businessUnitId": f.gid("BusinessUnit", 1),
+                "version": await unit_version(db),
+                "labels": labels,
+            }
+        },
+    )
     errors = data["businessUnitCustomFieldsUpdate"]["userErrors"]
     assert any(e["field"] == field and e["code"] == code for e in errors), errors
     unit = await db.get(m.BusinessUnit, 1, populate_existing=True)
@@ -140,6 +164,7 @@ async def test_a_switched_off_feature_is_refused_on_write_and_reads_null_until_s
         {
             "i": {
                 "businessUnitId": f.gid("BusinessUnit", 1),
+                "version": await unit_version(db),
                 "features": {"wfo": False, "omnichannelSessionHandling": True},
             }
         },
@@ -155,14 +180,28 @@ async def test_a_switched_off_feature_is_refused_on_write_and_reads_null_until_s
     [error] = refused["userUpdate"]["userErrors"]
     assert error["code"] == "FEATURE_DISABLED" and "wfo" in error["message"]
     await admin_api.data(
-        SETTINGS, {"i": {"businessUnitId": f.gid("BusinessUnit", 1), "features": {"wfo": True}}}
+        SETTINGS,
+        {
+            "i": {
+                "businessUnitId": f.gid("BusinessUnit", 1),
+                "version": await unit_version(db),
+                "features": {"wfo": True},
+            }
+        },
     )
     assert (await admin_api.data(READ, {"id": uid}))["user"]["wfoRecording"] == {"systemDomain": "corp"}
 
 
-async def test_granular_osh_needs_osh(admin_api):
+async def test_granular_osh_needs_osh(admin_api, db):
     data = await admin_api.data(
-        SETTINGS, {"i": {"businessUnitId": f.gid("BusinessUnit", 1), "features": {"granularOsh": True}}}
+        SETTINGS,
+        {
+            "i": {
+                "businessUnitId": f.gid("BusinessUnit", 1),
+                "version": await unit_version(db),
+                "features": {"granularOsh": True},
+            }
+        },
     )
     assert data["businessUnitSettingsUpdate"]["userErrors"] == [{"field": ["granularOsh"], "code": "INVALID"}]
 

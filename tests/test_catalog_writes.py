@@ -29,11 +29,11 @@ async def audit_count(db) -> int:
 async def test_create_rename_delete_each_kind_with_an_audit_event_each(admin_api, db, kind, field, extra):
     created = (
         await admin_api.data(
-            f'mutation {{ {kind}Create(input: {{name: " Lunch Crew "{extra}}}) {{ {field} {{ id name }} {ERRORS} }} }}'
+            f'mutation {{ {kind}Create(input: {{name: " Lunch Crew "{extra}}}) {{ {field} {{ id name version }} {ERRORS} }} }}'
         )
     )[f"{kind}Create"]
     assert created["userErrors"] == [] and created[field]["name"] == "Lunch Crew"
-    pk = created[field]["id"]
+    pk, version = created[field]["id"], created[field]["version"]
     again = (
         await admin_api.data(
             f'mutation {{ {kind}Create(input: {{name: "lunch crew"{extra}}}) {{ {field} {{ id }} {ERRORS} }} }}'
@@ -42,15 +42,16 @@ async def test_create_rename_delete_each_kind_with_an_audit_event_each(admin_api
     assert [e["code"] for e in again["userErrors"]] == ["TAKEN"] and again[field] is None
     renamed = (
         await admin_api.data(
-            f'mutation($id: ID!) {{ {kind}Update(input: {{id: $id, name: "Day Crew"}}) {{ {field} {{ name }} {ERRORS} }} }}',
-            {"id": pk},
+            f'mutation($id: ID!, $v: Int!) {{ {kind}Update(input: {{id: $id, version: $v, name: "Day Crew"}}) '
+            f"{{ {field} {{ name version }} {ERRORS} }} }}",
+            {"id": pk, "v": version},
         )
     )[f"{kind}Update"]
-    assert renamed == {field: {"name": "Day Crew"}, "userErrors": []}
+    assert renamed == {field: {"name": "Day Crew", "version": version + 1}, "userErrors": []}
     blank = (
         await admin_api.data(
-            f'mutation($id: ID!) {{ {kind}Update(input: {{id: $id, name: "  "}}) {{ {ERRORS} }} }}',
-            {"id": pk},
+            f'mutation($id: ID!, $v: Int!) {{ {kind}Update(input: {{id: $id, version: $v, name: "  "}}) {{ {ERRORS} }} }}',
+            {"id": pk, "v": version + 1},
         )
     )[f"{kind}Update"]
     assert blank["userErrors"][0]["field"] == ["name"]
@@ -187,8 +188,8 @@ async def test_objects_of_another_unit_cannot_be_changed(app, api, admin, db):
     await db.commit()
     api.token = await api.login("editor", "password-1234")
     data = await api.data(
-        'mutation($id: ID!) { queueUpdate(input: {id: $id, name: "Mine"}) '
+        'mutation($id: ID!, $v: Int!) { queueUpdate(input: {id: $id, version: $v, name: "Mine"}) '
         "{ queue { name } userErrors { code } } }",
-        {"id": f.gid("Queue", theirs.id)},
+        {"id": f.gid("Queue", theirs.id), "v": theirs.version},
     )
     assert data["queueUpdate"] == {"queue": None, "userErrors": [{"code": "NOT_FOUND"}]}

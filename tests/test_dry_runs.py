@@ -92,6 +92,14 @@ async def arrange(db: Any, org: Organisation, mutation: str) -> Adjust | None:
     if mutation in ("userUpdate", "usersUpdate"):  # the generic input makes the user their own manager
         boss = org.ids[("User", True)]
         return lambda given: [row.update(managerId=boss) for row in given.get("users", [given])]
+    # An update that changes nothing writes nothing: these change a switch, or the name.
+    if mutation == "businessUnitSettingsUpdate":
+        return _fill(features={"wfm": True})
+    if (
+        mutation.endswith("Update")
+        and "name" in get_named_type(SDL.mutation_type.fields[mutation].args["input"].type).fields
+    ):
+        return _fill(name=f"Renamed by {mutation}")
     return None
 
 

@@ -35,7 +35,7 @@ async def update(info: Info, input: bu.BusinessUnitUpdateInput) -> bu.BusinessUn
         info,
         errors,
         lambda session, ctx: svc.rename_unit(
-            session, ctx.actor, unit, input.name, validate_only=input.validate_only
+            session, ctx.actor, unit, input.version, input.name, validate_only=input.validate_only
         ),
         payload,
     )
@@ -48,7 +48,12 @@ async def settings_update(info: Info, input: bu.BusinessUnitSettingsUpdateInput)
         info,
         errors,
         lambda session, ctx: svc.update_settings(
-            session, ctx.actor, unit, input.features.switches(), validate_only=input.validate_only
+            session,
+            ctx.actor,
+            unit,
+            input.version,
+            input.features.switches(),
+            validate_only=input.validate_only,
         ),
         payload,
     )
@@ -66,6 +71,7 @@ async def custom_fields_update(
             session,
             ctx.actor,
             unit,
+            input.version,
             [(x.slot, x.label) for x in input.labels],
             validate_only=input.validate_only,
         ),

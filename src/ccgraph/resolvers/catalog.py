@@ -94,7 +94,7 @@ def mutations(
             info,
             errors,
             lambda session, ctx: cw.update(
-                session, ctx.actor, kind, pk, values, validate_only=input.validate_only
+                session, ctx.actor, kind, pk, input.version, values, validate_only=input.validate_only
             ),
             shape,
         )

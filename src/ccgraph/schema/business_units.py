@@ -7,12 +7,15 @@ import strawberry
 from strawberry import relay
 
 from ccgraph.db import models as m
+from ccgraph.schema.catalog.inputs import UPDATE
+from ccgraph.schema.catalog.inputs import VERSION as VERSION_GIVEN
+from ccgraph.schema.catalog.types import VERSION
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
+from ccgraph.schema.payloads import FieldChange, changes_field
 
 
 @strawberry.type(description="Feature switches: they decide which user fields apply.")
-from ccgraph.schema.payloads import FieldChange, changes_field
 class BusinessUnitFeatures:
     omnichannel_session_handling: bool
     granular_osh: bool = strawberry.field(description="Granular OSH: delivery mode and total contacts.")
@@ -35,6 +38,7 @@ class BusinessUnit(relay.Node):
     name: str
     custom_fields: list[CustomFieldLabel]
     features: BusinessUnitFeatures
+    version: int = strawberry.field(description=VERSION)
 
     @classmethod
     def from_row(cls, row: m.BusinessUnit) -> BusinessUnit:
@@ -52,6 +56,7 @@ class BusinessUnit(relay.Node):
                 max_release_preview_allowed=row.max_release_preview_allowed,
                 crm_integration=row.crm_integration_enabled,
             ),
+            version=row.version,
         )
 
 
@@ -61,9 +66,13 @@ class CustomFieldLabelInput:
     label: str = strawberry.field(description="Trimmed; 1 to 50 characters; unique in the unit.")
 
 
-@strawberry.input(description="Rename custom fields; every stored value stays with its field.")
+@strawberry.input(
+    description="Rename custom fields; every stored value stays with its field. "
+    "`version` (the unit's) must be the one last read."
+)
 class BusinessUnitCustomFieldsUpdateInput:
     business_unit_id: relay.GlobalID
+    version: int = strawberry.field(description=VERSION_GIVEN)
     labels: list[CustomFieldLabelInput]
     validate_only: bool = False
 
@@ -88,9 +97,10 @@ class BusinessUnitFeaturesInput:
         }
 
 
-@strawberry.input
+@strawberry.input(description="Change the switches given; `version` (the unit's) must be the one last read.")
 class BusinessUnitSettingsUpdateInput:
     business_unit_id: relay.GlobalID
+    version: int = strawberry.field(description=VERSION_GIVEN)
     features: BusinessUnitFeaturesInput
     validate_only: bool = False
 
@@ -102,9 +112,10 @@ class BusinessUnitCreateInput:
     validate_only: bool = False
 
 
-@strawberry.input
+@strawberry.input(description=UPDATE)
 class BusinessUnitUpdateInput:
     id: relay.GlobalID
+    version: int = strawberry.field(description=VERSION_GIVEN)
     name: str
     validate_only: bool = False
 

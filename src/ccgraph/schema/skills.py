@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from ccgraph.db import models as m
 from ccgraph.execution.prefetch import Related, needs
-from ccgraph.schema.catalog.types import WorkStream
+from ccgraph.schema.catalog.types import VERSION, WorkStream
 from ccgraph.schema.enums import ProficiencyOrder
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
@@ -39,6 +39,7 @@ class Skill(relay.Node):
     name: str
     description: str
     active: bool
+    version: int = strawberry.field(description=VERSION)
     work_stream_id: strawberry.Private[int | None]
 
     @classmethod
@@ -48,6 +49,7 @@ class Skill(relay.Node):
             name=row.name,
             description=row.description,
             active=row.active,
+            version=row.version,
             work_stream_id=row.work_stream_id,
         )
 
@@ -115,9 +117,9 @@ class ProficiencyConnection(Generic[T]):
 class SkillPayload:
     skill: Skill | None
     user_errors: list[UserError]
-
-
     changes: list[FieldChange] = changes_field()
+
+
 SET_ALL = "Give every assigned one this proficiency (instead of listing them)."
 
 

@@ -1,5 +1,7 @@
 """Business units: the tenants, their five custom user field labels (NICE 'Edit the Custom
-User Fields') and the feature switches that decide which user fields apply."""
+User Fields') and the feature switches that decide which user fields apply. Every change is
+made from the unit's current `version` (a stale one is a CONFLICT, as for users), and one that
+changes nothing is not written."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
 from ccgraph.services import audit
 from ccgraph.services.bootstrap import ensure_base_presences
+from ccgraph.services.catalog.writes import require_version
 from ccgraph.services.errors import UserError
 from ccgraph.services.scope import can_see
 from ccgraph.services.writes import Actor, Outcome, Rejected, run_write
@@ -29,12 +32,33 @@ SWITCHES = (
 )
 
 
-async def _visible_unit(
-    session: AsyncSession, actor: Actor, unit_id: int, field: str = "businessUnitId"
+async def _unit_to_change(
+    session: AsyncSession, actor: Actor, unit_id: int, version: int, field: str = "businessUnitId"
 ) -> m.BusinessUnit:
+    """The unit, if the actor sees it and it is still at `version`."""
     unit = await session.get(m.BusinessUnit, unit_id, populate_existing=True)
     if unit is None or not can_see(actor.principal, unit_id):
         raise Rejected([UserError([field], "NOT_FOUND", "No business unit with this ID.")])
+    require_version(unit, version, "business unit")
+    return unit
+
+
+def _write(
+    session: AsyncSession,
+    actor: Actor,
+    unit: m.BusinessUnit,
+    action: str,
+    columns: dict[str, Any],
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> m.BusinessUnit:
+    """Set `columns` and audit `before` -> `after`; nothing at all when nothing changes."""
+    changes = audit.diff(before, after)
+    if changes:
+        for column, value in columns.items():
+            setattr(unit, column, value)
+        unit.updated_at = utcnow()
+        audit.record(session, actor, action, unit, business_unit_id=unit.id, changes=changes)
     return unit
 
 
@@ -46,6 +70,7 @@ async def update_custom_fields(
     session: AsyncSession,
     actor: Actor,
     unit_id: int,
+    version: int,
     labels: Sequence[tuple[int, str]],
     *,
     validate_only: bool = False,
@@ -54,7 +79,7 @@ async def update_custom_fields(
     keeps every user's value; labels are trimmed, 1-50 characters and unique in the unit."""
 
     async def work() -> m.BusinessUnit:
-        unit = await _visible_unit(session, actor, unit_id)
+        unit = await _unit_to_change(session, actor, unit_id, version)
         before = _labels(unit)
         after = dict(before)
         errors: list[UserError] = []
@@ -88,21 +113,15 @@ async def update_custom_fields(
                 )
         if errors:
             raise Rejected(errors)
-        for slot, text in after.items():
-            setattr(unit, f"custom_field_{slot}_label", text)
-        unit.updated_at = utcnow()
-        audit.record(
+        return _write(
             session,
             actor,
-            "businessUnit.customFieldsUpdate",
             unit,
-            business_unit_id=unit.id,
-            changes=audit.diff(
-                {f"custom_field_{k}": v for k, v in before.items()},
-                {f"custom_field_{k}": v for k, v in after.items()},
-            ),
+            "businessUnit.customFieldsUpdate",
+            {f"custom_field_{k}_label": v for k, v in after.items()},
+            {f"custom_field_{k}": v for k, v in before.items()},
+            {f"custom_field_{k}": v for k, v in after.items()},
         )
-        return unit
 
     return await run_write(session, work, validate_only=validate_only)
 
@@ -111,6 +130,7 @@ async def update_settings(
     session: AsyncSession,
     actor: Actor,
     unit_id: int,
+    version: int,
     switches: dict[str, bool | None],
     *,
     validate_only: bool = False,
@@ -119,31 +139,20 @@ async def update_settings(
     it back on restores them."""
 
     async def work() -> m.BusinessUnit:
-        unit = await _visible_unit(session, actor, unit_id)
+        unit = await _unit_to_change(session, actor, unit_id, version)
         before = {k: getattr(unit, k) for k in SWITCHES}
         after = before | {k: bool(v) for k, v in switches.items() if k in SWITCHES and v is not None}
-        if after["granular_osh"] and not after["omnichannel_session_handling"]:
-            raise Rejected(
-                [
-                    UserError(
-                        ["granularOsh"], "INVALID", "Granular OSH needs omnichannelSessionHandling to be on."
-                    )
-                ]
-            )
-        for key, value in after.items():
-            setattr(unit, key, value)
-        unit.updated_at = utcnow()
-        audit.record(
-            session,
-            actor,
-            "businessUnit.settingsUpdate",
-            unit,
-            business_unit_id=unit.id,
-            changes=audit.diff(before, after),
-        )
-        return unit
+        _check_osh(after["granular_osh"], after["omnichannel_session_handling"])
+        return _write(session, actor, unit, "businessUnit.settingsUpdate", after, before, after)
 
     return await run_write(session, work, validate_only=validate_only)
+
+
+def _check_osh(granular_osh: bool, omnichannel_session_handling: bool) -> None:
+    if granular_osh and not omnichannel_session_handling:
+        raise Rejected(
+            [UserError(["granularOsh"], "INVALID", "Granular OSH needs omnichannelSessionHandling to be on.")]
+        )
 
 
 async def _name_problem(session: AsyncSession, name: Any, unit_id: int | None) -> UserError | None:
@@ -171,14 +180,7 @@ async def create_unit(
         if problem:
             raise Rejected([problem])
         unit = m.BusinessUnit(name=name.strip(), **{k: bool(v) for k, v in switches.items() if k in SWITCHES})
-        if unit.granular_osh and not unit.omnichannel_session_handling:
-            raise Rejected(
-                [
-                    UserError(
-                        ["granularOsh"], "INVALID", "Granular OSH needs omnichannelSessionHandling to be on."
-                    )
-                ]
-            )
+        _check_osh(unit.granular_osh, unit.omnichannel_session_handling)
         session.add(unit)
         await session.flush()
         await ensure_base_presences(session, unit.id)
@@ -196,24 +198,20 @@ async def create_unit(
 
 
 async def rename_unit(
-    session: AsyncSession, actor: Actor, unit_id: int, name: str, *, validate_only: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    unit_id: int,
+    version: int,
+    name: str,
+    *,
+    validate_only: bool = False,
 ) -> Outcome[m.BusinessUnit]:
     async def work() -> m.BusinessUnit:
-        unit = await _visible_unit(session, actor, unit_id, "id")
+        unit = await _unit_to_change(session, actor, unit_id, version, "id")
         problem = await _name_problem(session, name, unit.id)
         if problem:
             raise Rejected([problem])
-        before = unit.name
-        unit.name = name.strip()
-        unit.updated_at = utcnow()
-        audit.record(
-            session,
-            actor,
-            "businessUnit.update",
-            unit,
-            business_unit_id=unit.id,
-            changes=audit.diff({"name": before}, {"name": unit.name}),
-        )
-        return unit
+        after = {"name": name.strip()}
+        return _write(session, actor, unit, "businessUnit.update", after, {"name": unit.name}, after)
 
     return await run_write(session, work, validate_only=validate_only)

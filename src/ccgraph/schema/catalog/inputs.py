@@ -1,5 +1,6 @@
 """Inputs of the create/update mutations of teams, queues, work streams, presence statuses,
-user profiles, skills and security profiles. Omitted fields of an update are left as they are."""
+user profiles, skills and security profiles. Omitted fields of an update are left as they are;
+an update names the version it was made from (`version`), and a stale one is a CONFLICT."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from ccgraph.schema.users.inputs import ChannelValueInput
 
 U = UNSET
 VALIDATE = "Check everything; write nothing."
+UPDATE = "Change only what is given; `version` must be the one last read."
+VERSION = "The version last read; a stale one is a CONFLICT and nothing is applied."
 
 
 @strawberry.input
@@ -25,9 +28,10 @@ class TeamCreateInput:
     validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
-@strawberry.input
+@strawberry.input(description=UPDATE)
 class TeamUpdateInput:
     id: relay.GlobalID
+    version: int = strawberry.field(description=VERSION)
     name: str | None = U
     description: str | None = U
     validate_only: bool = False
@@ -38,7 +42,7 @@ class QueueCreateInput(TeamCreateInput):
     pass
 
 
-@strawberry.input
+@strawberry.input(description=UPDATE)
 class QueueUpdateInput(TeamUpdateInput):
     pass
 
@@ -51,9 +55,10 @@ class WorkStreamCreateInput:
     validate_only: bool = False
 
 
-@strawberry.input
+@strawberry.input(description=UPDATE)
 class WorkStreamUpdateInput:
     id: relay.GlobalID
+    version: int = strawberry.field(description=VERSION)
     name: str | None = U
     channel: Channel | None = U
     validate_only: bool = False
@@ -67,9 +72,10 @@ class PresenceStatusCreateInput:
     validate_only: bool = False
 
 
-@strawberry.input
+@strawberry.input(description=f"{UPDATE} A base status (isCustom false) keeps its name and base status.")
 class PresenceStatusUpdateInput:
     id: relay.GlobalID
+    version: int = strawberry.field(description=VERSION)
     name: str | None = U
     base_status: BaseStatus | None = U
     validate_only: bool = False
@@ -94,9 +100,10 @@ class UserProfileCreateInput(UserProfileFields):
     business_unit_id: relay.GlobalID | None = None
 
 
-@strawberry.input
+@strawberry.input(description=UPDATE)
 class UserProfileUpdateInput(UserProfileFields):
     id: relay.GlobalID
+    version: int = strawberry.field(description=VERSION)
     name: str | None = U
 
 
@@ -114,9 +121,10 @@ class SkillCreateInput(SkillFields):
     business_unit_id: relay.GlobalID | None = None
 
 
-@strawberry.input
+@strawberry.input(description=UPDATE)
 class SkillUpdateInput(SkillFields):
     id: relay.GlobalID
+    version: int = strawberry.field(description=VERSION)
     name: str | None = U
 
 
@@ -139,9 +147,10 @@ class SecurityProfileCreateInput(SecurityProfileFields):
     business_unit_id: relay.GlobalID | None = None
 
 
-@strawberry.input
+@strawberry.input(description=f"{UPDATE} You can grant only permissions you hold.")
 class SecurityProfileUpdateInput(SecurityProfileFields):
     id: relay.GlobalID
+    version: int = strawberry.field(description=VERSION)
     name: str | None = U
 
 
@@ -157,7 +166,7 @@ ID_FIELDS = {
     "queue_ids": "Queue",
     "work_stream_ids": "WorkStream",
 }
-NOT_VALUES = {"id", "validate_only", "business_unit_id"}
+NOT_VALUES = {"id", "version", "validate_only", "business_unit_id"}
 
 
 def _camel(name: str) -> str:

@@ -17,6 +17,8 @@ from ccgraph.schema.node import node_type
 from ccgraph.schema.payloads import FieldChange, changes_field
 from ccgraph.schema.users.connections import users_field
 
+VERSION = "Send it back with an update; a stale one conflicts."
+
 
 @node_type(m.Queue, "queue")
 @strawberry.type
@@ -24,10 +26,11 @@ class Queue(relay.Node):
     id: relay.NodeID[int]
     name: str
     description: str
+    version: int = strawberry.field(description=VERSION)
 
     @classmethod
     def from_row(cls, row: m.Queue) -> Queue:
-        return cls(id=row.id, name=row.name, description=row.description)
+        return cls(id=row.id, name=row.name, description=row.description, version=row.version)
 
 
 @node_type(m.WorkStream, "work_stream")
@@ -36,10 +39,11 @@ class WorkStream(relay.Node):
     id: relay.NodeID[int]
     name: str
     channel: Channel
+    version: int = strawberry.field(description=VERSION)
 
     @classmethod
     def from_row(cls, row: m.WorkStream) -> WorkStream:
-        return cls(id=row.id, name=row.name, channel=row.channel)
+        return cls(id=row.id, name=row.name, channel=row.channel, version=row.version)
 
 
 @node_type(m.PresenceStatus, "presence_status")
@@ -48,45 +52,55 @@ class PresenceStatus(relay.Node):
     id: relay.NodeID[int]
     name: str
     base_status: BaseStatus
-    is_custom: bool
+    is_custom: bool = strawberry.field(
+        description="False for a base status: its name and base status are read-only and it is never deleted."
+    )
+    version: int = strawberry.field(description=VERSION)
 
     @classmethod
     def from_row(cls, row: m.PresenceStatus) -> PresenceStatus:
-        return cls(id=row.id, name=row.name, base_status=row.base_status, is_custom=row.is_custom)
+        return cls(
+            id=row.id,
+            name=row.name,
+            base_status=row.base_status,
+            is_custom=row.is_custom,
+            version=row.version,
+        )
 
 
 @strawberry.type
 class QueuePayload:
     queue: Queue | None
     user_errors: list[UserError]
+    changes: list[FieldChange] = changes_field()
 
 
 @strawberry.type
 class WorkStreamPayload:
     work_stream: WorkStream | None
     user_errors: list[UserError]
+    changes: list[FieldChange] = changes_field()
 
 
 @strawberry.type
 class PresenceStatusPayload:
     presence_status: PresenceStatus | None
     user_errors: list[UserError]
-
     changes: list[FieldChange] = changes_field()
+
 
 @node_type(m.Team, "team")
 @strawberry.type
 class Team(relay.Node):
     id: relay.NodeID[int]
     name: str
-    changes: list[FieldChange] = changes_field()
     description: str
+    version: int = strawberry.field(description=VERSION)
 
     @classmethod
     def from_row(cls, row: m.Team) -> Team:
-        return cls(id=row.id, name=row.name, description=row.description)
+        return cls(id=row.id, name=row.name, description=row.description, version=row.version)
 
-    changes: list[FieldChange] = changes_field()
     users = users_field("team_users", "The team's members.")
 
 
@@ -94,6 +108,7 @@ class Team(relay.Node):
 class TeamPayload:
     team: Team | None
     user_errors: list[UserError]
+    changes: list[FieldChange] = changes_field()
 
 
 @strawberry.type(description="A number per channel, e.g. the maximum simultaneous contacts.")
@@ -108,7 +123,6 @@ def channel_values(values: dict[str, int] | None) -> list[ChannelValue]:
 
 PRESENCE = Related("presence_status", lambda profile: profile.default_presence_id)
 QUEUES = Related("profile_queues", lambda profile: profile.id, many=True)
-    changes: list[FieldChange] = changes_field()
 WORK_STREAMS = Related("profile_work_streams", lambda profile: profile.id, many=True)
 
 
@@ -120,6 +134,7 @@ class UserProfile(relay.Node):
     description: str
     capacity: int | None
     channel_concurrency: list[ChannelValue]
+    version: int = strawberry.field(description=VERSION)
     default_presence_id: strawberry.Private[int | None]
 
     @classmethod
@@ -130,6 +145,7 @@ class UserProfile(relay.Node):
             description=row.description,
             capacity=row.capacity,
             channel_concurrency=channel_values(row.channel_concurrency),
+            version=row.version,
             default_presence_id=row.default_presence_id,
         )
 
@@ -152,6 +168,7 @@ class UserProfile(relay.Node):
 class UserProfilePayload:
     user_profile: UserProfile | None
     user_errors: list[UserError]
+    changes: list[FieldChange] = changes_field()
 
 
 @strawberry.type(description="Rules a password must meet, and whether passwords are generated.")
@@ -168,13 +185,13 @@ class PasswordPolicy:
 
 @node_type(m.SecurityProfile, "security_profile")
 @strawberry.type(description="A named set of permissions and a password policy.")
-    changes: list[FieldChange] = changes_field()
 class SecurityProfile(relay.Node):
     id: relay.NodeID[int]
     name: str
     description: str
     permissions: list[Permission]
     password_policy: PasswordPolicy
+    version: int = strawberry.field(description=VERSION)
 
     @classmethod
     def from_row(cls, row: m.SecurityProfile) -> SecurityProfile:
@@ -194,6 +211,7 @@ class SecurityProfile(relay.Node):
                 require_symbol=row.password_require_symbol,
                 generate_random_passwords=row.generate_random_passwords,
             ),
+            version=row.version,
         )
 
     users = users_field("security_profile_users", "Users who hold this security profile.")

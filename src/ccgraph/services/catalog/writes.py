@@ -1,7 +1,8 @@
 """Create, update and delete the named objects of a business unit (teams, queues, work
 streams, presence statuses, user profiles, skills, security profiles). One routine, driven by
-a spec per kind, so each rule (names unique per unit, references inside the unit, every
-change audited) is written once."""
+a spec per kind, so each rule (names unique per unit, references inside the unit, a change
+made from a stale version refused, built-in rows kept as they are, every change audited) is
+written once."""
 
 from __future__ import annotations
 
@@ -20,10 +21,28 @@ from ccgraph.services.errors import UserError, not_found
 from ccgraph.services.scope import can_see
 from ccgraph.services.users.fields import camel
 from ccgraph.services.users.lifecycle import target_unit
-from ccgraph.services.writes import Actor, Outcome, Rejected, run_write
+from ccgraph.services.writes import Actor, Outcome, Rejected, conflict, run_write
 
 NAME = v.text(100, required=True)
 DESCRIPTION = v.text(500)
+READ_ONLY = "READ_ONLY"
+
+
+def require_version(row: Any, version: int, what: str) -> None:
+    """Optimistic concurrency, as for users: a change made from a copy older than `row` is
+    refused whole (CONFLICT on `version`) before anything else is checked, and the caller is
+    shown the object as it is now, with its current version, to re-read and retry."""
+    if row.version != version:
+        raise Rejected(
+            [
+                conflict(
+                    f"The {what} was changed since version {version}; it is now at version "
+                    f"{row.version}. Nothing was applied: re-read and retry.",
+                    ["version"],
+                )
+            ],
+            current=row,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +68,9 @@ class Kind:
     removal_authority: Callable[[Actor, Any], list[UserError]] | None = None
     in_use: Callable[[AsyncSession, Any], Awaitable[str | None]] | None = None
     required: tuple[str, ...] = ()  # besides name, on create
+    # A built-in row (e.g. a base presence status) keeps these columns and is never deleted.
+    built_in: Callable[[Any], bool] | None = None
+    read_only: tuple[str, ...] = ()
 
     @property
     def action(self) -> str:
@@ -119,9 +141,30 @@ async def _problems(
             for index, ref in enumerate(ids):
                 if ref not in found:
                     errors.append(not_found([camel(key), str(index)], link.model.__name__))
+    if existing is not None:
+        errors = _read_only(kind, existing, values) + errors
     if kind.change_authority:
         errors = kind.change_authority(actor, existing, values) + errors
     return errors
+
+
+def _built_in(kind: Kind, row: Any) -> bool:
+    return kind.built_in is not None and kind.built_in(row)
+
+
+def _read_only(kind: Kind, row: Any, values: dict[str, Any]) -> list[UserError]:
+    """A built-in row's read-only columns may be given only as they are."""
+    if not _built_in(kind, row):
+        return []
+    return [
+        _kept(kind, row, camel(column), f"its {camel(column)} cannot be changed")
+        for column in kind.read_only
+        if column in values and values[column] != getattr(row, column)
+    ]
+
+
+def _kept(kind: Kind, row: Any, field: str, what: str) -> UserError:
+    return UserError([field], READ_ONLY, f"{row.name!r} is a built-in {kind.label}: {what}.")
 
 
 async def _link_ids(session: AsyncSession, kind: Kind, owner_id: int) -> dict[str, list[int]]:
@@ -196,22 +239,35 @@ async def _visible(session: AsyncSession, actor: Actor, kind: Kind, pk: int) -> 
     return row
 
 
+def _wanted(kind: Kind, before: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The state `values` asks for, each collection as `_write_links` writes it."""
+    given = {k: sorted(dict.fromkeys(x or [])) if k in kind.links else x for k, x in values.items()}
+    return before | given
+
+
 async def update(
     session: AsyncSession,
     actor: Actor,
     kind: Kind,
     pk: int,
+    version: int,
     values: dict[str, Any],
     *,
     validate_only: bool = False,
 ) -> Outcome[Any]:
+    """Change only what is given, from the current `version`. A change that changes nothing is
+    not written (no new version, no audit event), as for users."""
+
     async def work() -> Any:
         row = await _visible(session, actor, kind, pk)
+        require_version(row, version, kind.label)
         cleaned = _clean(values)
         errors = await _problems(session, actor, kind, row.business_unit_id, cleaned, row)
         if errors:
             raise Rejected(errors)
         before = _state(kind, row, await _link_ids(session, kind, row.id))
+        if not audit.diff(before, _wanted(kind, before, cleaned)):
+            return row
         administered = (
             await authority.administered(session, [row.business_unit_id]) if "permissions" in cleaned else {}
         )
@@ -241,6 +297,8 @@ async def remove(
 ) -> Outcome[int]:
     async def work() -> int:
         row = await _visible(session, actor, kind, pk)
+        if _built_in(kind, row):
+            raise Rejected([_kept(kind, row, "id", "it cannot be deleted")])
         if kind.removal_authority is not None:
             refused = kind.removal_authority(actor, row)
             if refused:
@@ -279,7 +337,13 @@ TEAM = Kind(m.Team, "team")
 QUEUE = Kind(m.Queue, "queue")
 WORK_STREAM = Kind(m.WorkStream, "work stream", checks={"channel": None}, required=("channel",))
 PRESENCE_STATUS = Kind(
-    m.PresenceStatus, "presence status", checks={"base_status": None}, required=("base_status",)
+    m.PresenceStatus,
+    "presence status",
+    checks={"base_status": None},
+    required=("base_status",),
+    # The base statuses every custom one maps to (bootstrap.BASE_PRESENCES) stay as they are.
+    built_in=lambda row: not row.is_custom,
+    read_only=("name", "base_status"),
 )
 USER_PROFILE = Kind(
     m.UserProfile,
