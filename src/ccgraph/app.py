@@ -29,7 +29,7 @@ from ccgraph.auth.secret_box import SecretBox
 from ccgraph.config import Settings
 from ccgraph.context import Context
 from ccgraph.db.engine import create_engine, session_factory
-from ccgraph.http import Guard, refusal
+from ccgraph.http import Guard, Idempotency, refusal
 from ccgraph.schema.schema import build_schema
 from ccgraph.services.auth import principal_for_access_key, principal_for_token
 from ccgraph.services.mail import MailSender
@@ -97,7 +97,7 @@ class GraphQLApp(GraphQL):
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         request_id = request.state.request_id
         try:
-            principal = await self._principal(request)
+            principal = await self.caller(request)
         except Exception as exc:
             if unreachable(exc):
                 log.warning("database unreachable (request id %s): %s", request_id, exc.__class__.__name__)
@@ -115,6 +115,14 @@ class GraphQLApp(GraphQL):
             principal=principal,
             request_id=request_id,
         )
+
+    async def caller(self, request: Request) -> Principal | None:
+        """Who sends the request, looked up once (the idempotency check may ask first)."""
+        state = request.scope.setdefault("state", {})
+        if PRINCIPAL not in state:
+            state[PRINCIPAL] = await self._principal(request)
+        principal: Principal | None = state[PRINCIPAL]
+        return principal
 
     async def _principal(self, request: Request) -> Principal | None:
         """`Authorization: Bearer <token>` for people, `AccessKey <id>:<secret>` for partners."""
@@ -137,6 +145,7 @@ class BadRequest(ValueError):
         self.code = code
 
 
+PRINCIPAL = "principal"  # the request state's key for its caller
 HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
 
 
@@ -167,6 +176,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     box = SecretBox(settings)
     graphql = GraphQLApp(settings, sessions, passwords, box)
     mail_sender = MailSender(settings, sessions)
+    idempotent = Idempotency(
+        graphql,
+        settings=settings,
+        sessions=sessions,
+        write_gate=graphql.write_gate,
+        box=box,
+        caller=graphql.caller,
+    )
 
     async def healthz(_request: Request) -> Response:
         """Liveness: the process answers. It does not touch the database, so an outage does
@@ -206,13 +223,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 CORSMiddleware,
                 allow_origins=origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
+                allow_headers=["authorization", "content-type", "x-request-id", "idempotency-key"],
+                expose_headers=["idempotent-replayed"],
                 max_age=600,
             )
         )
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", idempotent, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -35,6 +35,8 @@ class Settings:
     lockout_threshold: int = 10
     lockout_window_seconds: int = 15 * 60
     access_keys_per_user: int = 2
+    # How long a mutation's answer is kept for retries sent with the same Idempotency-Key.
+    idempotency_ttl_seconds: int = 24 * 3600
     # Outgoing mail. With no SMTP host, mail waits in the outbox (and the log says so).
     smtp_host: str = ""
     smtp_port: int = 25

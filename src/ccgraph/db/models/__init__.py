@@ -3,6 +3,7 @@
 from ccgraph.db.models.audit import AuditEvent
 from ccgraph.db.models.business_units import BusinessUnit
 from ccgraph.db.models.credentials import AccessKey, Session
+from ccgraph.db.models.idempotency import IdempotencyKey
 from ccgraph.db.models.login_attempts import LoginAttempt
 from ccgraph.db.models.mail import OutboxMail
 from ccgraph.db.models.routing import PresenceStatus, Queue, WorkStream
@@ -20,6 +21,7 @@ __all__ = [
     "AccessKey",
     "AuditEvent",
     "BusinessUnit",
+    "IdempotencyKey",
     "LoginAttempt",
     "OutboxMail",
     "PresenceStatus",
