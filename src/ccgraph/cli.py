@@ -85,6 +85,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
     from tqdm import tqdm
 
+    from ccgraph.auth.passwords import Passwords
     from ccgraph.enums import Permission
     from ccgraph.services.auth import principal_for_user
     from ccgraph.services.bulk.imports import ImportMode, import_users
@@ -120,6 +121,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
             return await import_users(
                 session,
+                Passwords(settings),
                 Actor(principal, "cli-import"),
                 content,
                 fmt,

@@ -32,6 +32,7 @@ def _users_payload(outcome: Outcome) -> b.UsersPayload:
             b.UserRowResult(
                 row=r.index + 1,
                 user=User.from_row(r.user) if r.user is not None and not r.errors else None,
+                password_reset_needed=r.password_reset_needed,
                 user_errors=UserError.many(r.errors),
             )
             for r in outcome.value or []
@@ -127,6 +128,7 @@ async def users_import(info: Info, input: b.UsersImportInput) -> b.UsersImportPa
     async with ctx.write(dry=input.validate_only) as session:
         outcome = await imports.import_users(
             session,
+            ctx.passwords,
             ctx.actor,
             content,
             input.format,
@@ -148,6 +150,7 @@ def _import_payload(rows: list[imports.RowOutcome] | None, errors: list) -> b.Us
                 row=r.row,
                 action=None if r.errors else r.action,
                 user=User.from_row(r.user) if r.user is not None and not r.errors else None,
+                password_reset_needed=r.password_reset_needed,
                 errors=[b.ImportError(column=c, code=code, message=msg) for c, code, msg in r.errors],
             )
             for r in rows

@@ -47,10 +47,19 @@ class UsersImportInput:
     business_unit_id: relay.GlobalID | None = None
 
 
+PASSWORD_RESET_NEEDED = (
+    "True when this row created a user without a password: nobody can sign in as them until "
+    "`userPasswordReset` sets one. Only a file's rows under a security profile that does not "
+    "generate random passwords do (a file carries no passwords); under one that does, the "
+    "new user is mailed a generated password and must change it at first sign-in."
+)
+
+
 @strawberry.type
 class UserRowResult:
     row: int = strawberry.field(description="1 for the first user of the list.")
     user: User | None
+    password_reset_needed: bool = strawberry.field(description=PASSWORD_RESET_NEEDED)
     user_errors: list[UserError]
 
 
@@ -74,6 +83,7 @@ class ImportRowResult:
     row: int = strawberry.field(description="The row number in the file; the header is row 1.")
     action: str | None = strawberry.field(description="created, updated or unchanged; null when refused.")
     user: User | None
+    password_reset_needed: bool = strawberry.field(description=PASSWORD_RESET_NEEDED)
     errors: list[ImportError]
 
 

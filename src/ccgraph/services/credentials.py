@@ -99,13 +99,7 @@ async def reset_password(
                     ]
                 )
             chosen = password_policy.generate(policy)
-            mail.enqueue(
-                session,
-                user.email,
-                "Your new password",
-                f"Hello {user.first_name},\n\nYour password was reset. Your new password is:\n\n"
-                f"    {chosen}\n\nYou will be asked to change it when you next sign in.\n",
-            )
+            mail.enqueue(session, *mail.password_mail(user, chosen, new_account=False))
         else:
             chosen = _check_new_password(policy, password, confirmation)
         user.password_hash = await passwords.hash(chosen)

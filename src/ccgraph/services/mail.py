@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 
 import aiosmtplib
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.config import Settings
 from ccgraph.db.base import utcnow
 from ccgraph.db.engine import begin_write
-from ccgraph.db.models import OutboxMail
+from ccgraph.db.models import OutboxMail, User
 
 log = logging.getLogger("ccgraph.mail")
 LEASE = timedelta(minutes=2)
 MAX_BACKOFF = timedelta(hours=1)
+Mail = tuple[str, str, str]  # (to address, subject, body)
 
 
 def enqueue(session: AsyncSession, to_address: str, subject: str, body: str) -> OutboxMail:
@@ -32,6 +33,31 @@ def enqueue(session: AsyncSession, to_address: str, subject: str, body: str) -> 
     session.add(mail)
     log.info("mail queued for %s: %s", to_address, subject)
     return mail
+
+
+async def enqueue_many(session: AsyncSession, mails: Sequence[Mail]) -> None:
+    """Queue many mails in the caller's transaction with one INSERT (a bulk create's)."""
+    if not mails:
+        return
+    await session.execute(
+        insert(OutboxMail), [{"to_address": t, "subject": s, "body": b} for t, s, b in mails]
+    )
+    log.info("%d mails queued: %s", len(mails), ", ".join(sorted({s for _, s, _ in mails})))
+
+
+def password_mail(user: User, password: str, *, new_account: bool) -> Mail:
+    """The mail that carries a generated password (NICE: under a "generate random passwords"
+    profile "the user receives an email containing a new random password"), for a new
+    account or a reset. The password stands alone on an indented line."""
+    if new_account:
+        subject = "Your new account"
+        opening = f"An account was created for you. Your username is {user.username} and your password is:"
+        closing = "You will be asked to change it when you first sign in."
+    else:
+        subject = "Your new password"
+        opening = "Your password was reset. Your new password is:"
+        closing = "You will be asked to change it when you next sign in."
+    return user.email, subject, f"Hello {user.first_name},\n\n{opening}\n\n    {password}\n\n{closing}\n"
 
 
 def backoff(attempts: int) -> timedelta:

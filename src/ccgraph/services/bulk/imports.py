@@ -1,7 +1,8 @@
 """Users in files (NICE 'Manage Multiple Users at Once'): a CSV or XLSX whose header row holds
 the columns of `columns.headers`. The same columns serve the template, the export and the
-import, so an exported file imports back unchanged. Imported users get no password: reset it
-afterwards (under a "generate random passwords" profile that mails one)."""
+import, so an exported file imports back unchanged. A file carries no passwords: a user
+created under a "generate random passwords" profile is mailed a generated one, as by
+`userCreate`; any other is created without one and reported as needing a reset."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ccgraph.auth.passwords import Passwords
 from ccgraph.db import models as m
 from ccgraph.services.auth import normalize_username
 from ccgraph.services.bulk import cells, columns
@@ -39,10 +41,12 @@ class RowOutcome:
     user: m.User | None = None
     action: str | None = None  # "created" | "updated" | "unchanged"
     errors: list[tuple[str | None, str, str]] = field(default_factory=list)  # (column, code, message)
+    password_reset_needed: bool = False  # created without a password
 
 
 async def import_users(
     session: AsyncSession,
+    passwords: Passwords,
     actor: Actor,
     content: bytes,
     fmt: FileFormat,
@@ -69,6 +73,10 @@ async def import_users(
     await session.rollback()
     if atomic and any(o.errors for o in plan.outcomes):
         return Outcome(plan.outcomes, [])  # all or nothing: nothing is written
+    if not validate_only:  # generated passwords, hashed before the write as create_users does
+        plan.hashed = await lifecycle.hash_chosen(
+            passwords, [r for _, (_, results) in plan.creates for r in results]
+        )
     return await run_write(
         session, lambda: _write(session, actor, plan, atomic, progress), validate_only=validate_only
     )
@@ -84,6 +92,7 @@ class _Plan:
     creates: list[tuple[list[tuple[RowOutcome, dict[str, Any]]], Any]]
     updates: list[tuple[RowOutcome, lifecycle.Change]]
     by_path: dict[str, str]
+    hashed: dict[str, str] = field(default_factory=dict)  # the generated passwords' hashes
 
 
 async def _plan(
@@ -193,7 +202,9 @@ async def _write(
     done = 0
     for chunk, checked in plan.creates:
         drafts = [checks.Draft(v, without_password=True) for _, v in chunk]
-        results = await lifecycle.create_rows(session, actor, unit, drafts, checked=checked, atomic=False)
+        results = await lifecycle.create_rows(
+            session, actor, unit, drafts, checked=checked, hashed=plan.hashed, atomic=False
+        )
         for (outcome, _), result in zip(chunk, results, strict=True):
             if not result.errors:  # refusals were reported when the file was checked
                 _settle(outcome, result, "created", plan.by_path)
@@ -210,7 +221,7 @@ async def _write(
             progress(done)
     if atomic and any(o.errors for o in plan.outcomes):
         for outcome in plan.outcomes:  # all or nothing: nothing was written
-            outcome.user, outcome.action = None, None
+            outcome.user, outcome.action, outcome.password_reset_needed = None, None, False
         raise Rejected([], result=plan.outcomes)
     return plan.outcomes
 
@@ -221,6 +232,7 @@ def _settle(outcome: RowOutcome, result: checks.RowResult, action: str, by_path:
         return
     outcome.user = result.user
     outcome.action = action if result.changed else "unchanged"
+    outcome.password_reset_needed = result.password_reset_needed
 
 
 async def _existing_usernames(session: AsyncSession, names: Sequence[str]) -> set[str]:

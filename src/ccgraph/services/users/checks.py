@@ -34,7 +34,9 @@ class Draft:
     values: Values
     password: str | None = None
     password_confirmation: str | None = None
-    without_password: bool = False  # bulk files: a password comes later, by reset
+    # Bulk files carry no password: under a "generate random passwords" profile one is
+    # generated as for anyone; otherwise the user has none until it is reset.
+    without_password: bool = False
 
 
 @dataclass(slots=True)
@@ -45,7 +47,14 @@ class RowResult:
     user: m.User | None = None
     errors: list[UserError] = field(default_factory=list)
     password: str | None = None
+    password_generated: bool = False  # mailed to the user once it is stored; they must change it
+    new: bool = False  # a user to create (not a change)
     changed: bool = True  # False: an update that asked for nothing new, so nothing was written
+
+    @property
+    def password_reset_needed(self) -> bool:
+        """A user created without a password: nobody can sign in as them until it is reset."""
+        return self.new and self.user is not None and not self.errors and self.password is None
 
 
 def normalized(values: Values) -> Values:
@@ -252,11 +261,11 @@ class Checker:
                     f"proficiency must be between {PROFICIENCY_MOST} (most) and {PROFICIENCY_LEAST}",
                 )
 
-    def password(self, values: Values, draft: Draft) -> tuple[str | None, list[UserError]]:
-        """The password to set: the given one if it meets the policy, or a generated one when
-        the security profiles generate random passwords (then none may be given)."""
-        if draft.without_password:
-            return None, []
+    def password(self, values: Values, draft: Draft, result: RowResult) -> None:
+        """Choose the new user's password (the one rule of every path that creates users):
+        under a "generate random passwords" profile a generated one (none may be given),
+        mailed once it is stored; otherwise the given one if it meets the policy, or, for a
+        file's row, none (the user needs a reset)."""
         profiles = [
             self.lookups.profiles[i]
             for i in values.get("security_profile_ids") or ()
@@ -266,26 +275,30 @@ class Checker:
         password, confirmation = draft.password, draft.password_confirmation
         if policy.generate_random:
             if password or confirmation:
-                return None, [
+                result.errors.append(
                     UserError(
                         ["password"],
                         "PASSWORD_NOT_ALLOWED",
                         "The security profile generates random passwords: leave password empty.",
                     )
-                ]
-            return password_policy.generate(policy), []
+                )
+            else:
+                result.password, result.password_generated = password_policy.generate(policy), True
+            return
+        if draft.without_password:
+            return
         if not password:
-            return None, [UserError(["password"], "REQUIRED", "password is required")]
-        errors = []
+            result.errors.append(UserError(["password"], "REQUIRED", "password is required"))
+            return
         if password != confirmation:
-            errors.append(
+            result.errors.append(
                 UserError(["passwordConfirmation"], "PASSWORD_MISMATCH", "The passwords do not match.")
             )
-        errors += [
+        result.errors += [
             UserError(["password"], "PASSWORD_POLICY", f"password {p}")
             for p in password_policy.problems(password, policy)
         ]
-        return password, errors
+        result.password = password
 
 
 async def _checker(
@@ -324,8 +337,9 @@ async def check_rows(
         if name and name in in_batch:
             errors.append(_given_twice(name))
         in_batch.add(name)
-        chosen, problems = checker.password(values, draft)
-        results.append(RowResult(index, errors=errors + problems, password=chosen))
+        result = RowResult(index, errors=errors, new=True)
+        checker.password(values, draft, result)
+        results.append(result)
     return rows, results
 
 

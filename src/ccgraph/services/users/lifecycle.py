@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ccgraph.auth.passwords import Passwords
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
-from ccgraph.services import audit, authority
+from ccgraph.services import audit, authority, mail
 from ccgraph.services.auth import normalize_username
 from ccgraph.services.errors import UserError, not_found
 from ccgraph.services.scope import can_see
@@ -143,40 +143,69 @@ async def create_rows(
     database only for its inserts; what may change in between, a username taken or an object
     deleted, the database's constraints refuse as a CONFLICT). `hashed` maps each chosen
     password to its hash, made before the write (a password without one is stored as none:
-    validate-only never hashes). Atomic: one bad row raises Rejected before anything is
-    written; otherwise the good rows are written and the bad ones reported."""
+    validate-only never hashes). A generated password is mailed to its user in the same
+    transaction, once it is stored (so a dry run mails nothing). Atomic: one bad row raises
+    Rejected before anything is written; otherwise the good rows are written and the bad ones
+    reported."""
     rows, results = checked if checked is not None else await check_rows(session, actor, unit, drafts)
     if atomic and any(r.errors for r in results):
         raise _refuse_rows(results)
-    good = [(r, rows[r.index], drafts[r.index]) for r in results if not r.errors]
+    good = [(r, rows[r.index]) for r in results if not r.errors]
+    hashed = hashed or {}
     now = utcnow()
     new = [
         {
             "business_unit_id": unit.id,
-            "password_hash": (hashed or {}).get(result.password) if result.password else None,
+            "password_hash": hashed.get(result.password) if result.password else None,
             "password_changed_at": now if result.password else None,
-            "must_change_password": result.password is not None and result.password != draft.password,
+            "must_change_password": result.password_generated,
             **_columns(values),
         }
-        for result, values, draft in good
+        for result, values in good
     ]
     if new:  # multi-row INSERT ... RETURNING, not a unit-of-work flush of each object
         made = {u.username: u for u in (await session.scalars(insert(m.User).returning(m.User), new)).all()}
     written: list[tuple[m.User, Values]] = []
-    for result, values, _ in good:  # usernames are unique: they pair rows with users
+    for result, values in good:  # usernames are unique: they pair rows with users
         result.user = made[values["username"]]
         written.append((result.user, values))
     await _write_links(session, written, replace=False)
+    await mail.enqueue_many(session, _password_mails([r for r, _ in good], hashed))
+    generated = {"passwordGenerated": {"before": None, "after": True}}
     await audit.record_many(
         session,
         actor,
         action,
         [
-            (user, unit.id, audit.given(_columns(values) | links_of(values)) | (audit_extra or {}))
-            for user, values in written
+            (
+                result.user,
+                unit.id,
+                audit.given(_columns(values) | links_of(values))
+                | (audit_extra or {})
+                | (generated if result.password_generated else {}),
+            )
+            for result, values in good
+            if result.user is not None
         ],
     )
     return results
+
+
+def _password_mails(results: Sequence[RowResult], hashed: dict[str, str]) -> list[mail.Mail]:
+    """The mails of the generated passwords that were stored (a dry run stores none)."""
+    return [
+        mail.password_mail(r.user, r.password, new_account=True)
+        for r in results
+        if r.password_generated and r.user is not None and r.password is not None and r.password in hashed
+    ]
+
+
+async def hash_chosen(passwords: Passwords, results: Sequence[RowResult]) -> dict[str, str]:
+    """The hash of each password chosen for a new user to be written, made in a thread before
+    the write transaction: one argon2 hash per user (the bulk cost of a "generate random
+    passwords" profile, whose passwords all differ)."""
+    chosen = sorted({r.password for r in results if r.password and not r.errors})
+    return dict(zip(chosen, await passwords.hash_many(chosen), strict=True))
 
 
 async def create_users(
@@ -208,8 +237,7 @@ async def create_users(
         if atomic and any(r.errors for r in results):
             rejected = _refuse_rows(results)
             return Outcome(rejected.result, rejected.errors)
-        chosen = sorted({r.password for r in results if r.password and not r.errors})
-        hashed = dict(zip(chosen, await passwords.hash_many(chosen), strict=True))
+        hashed = await hash_chosen(passwords, results)
 
     async def work() -> list[RowResult]:
         unit = await target_unit(session, actor, business_unit_id)
