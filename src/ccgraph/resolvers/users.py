@@ -1,5 +1,5 @@
 """Users: the list and the look-up, and the lifecycle (create, copy, update, enable, disable,
-delete, assign a profile); the root fields this domain contributes."""
+delete, assign a profile, direct reports); the root fields this domain contributes."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from ccgraph.schema.payloads import field_changes
 from ccgraph.schema.permissions import requires
 from ccgraph.schema.relay import Connection, numbered_pages
 from ccgraph.schema.users.inputs import (
+    MAX_DIRECT_REPORTS,
     UserAssignProfileInput,
     UserCopyInput,
     UserCreateInput,
+    UserDirectReportsInput,
     UserFilter,
     UserIdInput,
     UserOrder,
@@ -27,9 +29,11 @@ from ccgraph.schema.users.inputs import (
     user_values,
 )
 from ccgraph.schema.users.types import User, UserDeletePayload, UserPayload
+from ccgraph.services.errors import UserError as ServiceError
 from ccgraph.services.pagination import PageArgs
 from ccgraph.services.users import lifecycle
 from ccgraph.services.users import queries as users
+from ccgraph.services.users.direct_reports import Edit, edit_direct_reports
 from ccgraph.services.writes import Outcome
 
 
@@ -173,6 +177,35 @@ async def user_assign_profile(info: Info, input: UserAssignProfileInput) -> User
     )
 
 
+async def _direct_reports(info: Info, input: UserDirectReportsInput, edit: Edit) -> UserPayload:
+    errors: list = []
+    manager_id = decode(["managerId"], input.manager_id, "User", errors)
+    user_ids = [decode(["userIds", str(i)], v, "User", errors) for i, v in enumerate(input.user_ids)]
+    if len(user_ids) > MAX_DIRECT_REPORTS:
+        message = f"{len(user_ids)} users given; at most {MAX_DIRECT_REPORTS} a call."
+        errors = [ServiceError(["userIds"], "TOO_MANY", message)]
+    return await write(
+        info,
+        errors,
+        lambda session, ctx: edit_direct_reports(
+            session, ctx.actor, manager_id, user_ids, edit, validate_only=input.validate_only
+        ),
+        user_payload,
+    )
+
+
+async def user_direct_reports_add(info: Info, input: UserDirectReportsInput) -> UserPayload:
+    return await _direct_reports(info, input, Edit.ADD)
+
+
+async def user_direct_reports_remove(info: Info, input: UserDirectReportsInput) -> UserPayload:
+    return await _direct_reports(info, input, Edit.REMOVE)
+
+
+async def user_direct_reports_set(info: Info, input: UserDirectReportsInput) -> UserPayload:
+    return await _direct_reports(info, input, Edit.SET)
+
+
 @strawberry.type
 class Query:
     users = strawberry.field(
@@ -215,4 +248,22 @@ class Mutation:
         resolver=user_assign_profile,
         extensions=[requires(P.USERS_EDIT)],
         description="Give a user a profile, replacing the one they had (a user has at most one).",
+    )
+    user_direct_reports_add = strawberry.mutation(
+        resolver=user_direct_reports_add,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Make users direct reports of a manager (Dynamics 365 'Direct Reports'); "
+        "answers with the manager.",
+    )
+    user_direct_reports_remove = strawberry.mutation(
+        resolver=user_direct_reports_remove,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Take users off a manager's direct reports (they are left without a manager); "
+        "one who does not report to them is NOT_A_DIRECT_REPORT.",
+    )
+    user_direct_reports_set = strawberry.mutation(
+        resolver=user_direct_reports_set,
+        extensions=[requires(P.USERS_EDIT)],
+        description="Make the listed users a manager's direct reports and no one else: those not "
+        "listed lose this manager.",
     )

@@ -15,6 +15,7 @@ from ccgraph.services.users import queries as users
 from ccgraph.services.users.fields import FIELDS
 
 U = UNSET
+MAX_DIRECT_REPORTS = 1000  # users named by one direct reports call, as many as a bulk call's
 
 
 @strawberry.input(description="A number for one channel, e.g. a refusal timeout in seconds.")
@@ -182,6 +183,20 @@ class UserAssignProfileInput:
     validate_only: bool = False
 
 
+@strawberry.input(
+    description="A manager and users: added to, removed from, or set as the manager's direct "
+    "reports (Dynamics 365 'Direct Reports'). Each is changed as `userUpdate` setting their "
+    "`managerId` would change them; all or nothing."
+)
+class UserDirectReportsInput:
+    manager_id: relay.GlobalID
+    user_ids: list[relay.GlobalID] = strawberry.field(
+        description=f"At most {MAX_DIRECT_REPORTS}. With Set, the manager's other direct reports "
+        "(those you can see) lose this manager."
+    )
+    validate_only: bool = strawberry.field(default=False, description="Check everything; write nothing.")
+
+
 ID_TYPES = {
     "team_id": "Team",
     "manager_id": "User",
@@ -258,7 +273,16 @@ class UserFilter:
     enabled: bool | None = None
     team_id: relay.GlobalID | None = None
     user_profile_id: relay.GlobalID | None = None
-    security_profile_id: relay.GlobalID | None = None
+    security_profile_id: relay.GlobalID | None = strawberry.field(
+        default=None,
+        description="Users holding this security profile.",
+        deprecation_reason="Use securityProfileIds.",
+    )
+    security_profile_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None,
+        description="Users holding any of these security profiles (the Omnichannel users view: "
+        "users with any of its roles). An empty list matches nobody; leave it out for no condition.",
+    )
     skill_id: relay.GlobalID | None = strawberry.field(default=None, description="Users with this skill.")
     not_skill_id: relay.GlobalID | None = strawberry.field(
         default=None, description="Users without this skill (the 'Add Users' picker)."
@@ -279,6 +303,12 @@ def _id(name: str, value: relay.GlobalID | None, type_name: str) -> int | None:
     return None if value is None else decode_id(f"filter.{name}", value, type_name)[1]
 
 
+def _ids(name: str, values: list[relay.GlobalID] | None, type_name: str) -> tuple[int, ...] | None:
+    if values is None:
+        return None
+    return tuple(decode_id(f"filter.{name}.{i}", v, type_name)[1] for i, v in enumerate(values))
+
+
 def user_filter(given: UserFilter | None) -> users.UserFilter:
     f = given or UserFilter()
     return users.UserFilter(
@@ -287,6 +317,7 @@ def user_filter(given: UserFilter | None) -> users.UserFilter:
         team_id=_id("teamId", f.team_id, "Team"),
         user_profile_id=_id("userProfileId", f.user_profile_id, "UserProfile"),
         security_profile_id=_id("securityProfileId", f.security_profile_id, "SecurityProfile"),
+        security_profile_ids=_ids("securityProfileIds", f.security_profile_ids, "SecurityProfile"),
         skill_id=_id("skillId", f.skill_id, "Skill"),
         not_skill_id=_id("notSkillId", f.not_skill_id, "Skill"),
         business_unit_id=_id("businessUnitId", f.business_unit_id, "BusinessUnit"),

@@ -49,6 +49,7 @@ class UserFilter:
     team_id: int | None = None
     user_profile_id: int | None = None
     security_profile_id: int | None = None
+    security_profile_ids: tuple[int, ...] | None = None  # any of them; () matches nobody
     skill_id: int | None = None
     not_skill_id: int | None = None
     business_unit_id: int | None = None
@@ -85,12 +86,9 @@ def users_query(principal: Principal, f: UserFilter) -> Select[Any]:
     if f.business_unit_id is not None:
         stmt = stmt.where(m.User.business_unit_id == f.business_unit_id)
     if f.security_profile_id is not None:
-        link = m.user_security_profiles.c
-        stmt = stmt.where(
-            select(link.user_id)
-            .where(link.user_id == m.User.id, link.security_profile_id == f.security_profile_id)
-            .exists()
-        )
+        stmt = stmt.where(_holds_any((f.security_profile_id,)))
+    if f.security_profile_ids is not None:
+        stmt = stmt.where(_holds_any(f.security_profile_ids))
     for label, value in f.custom_fields:
         stmt = stmt.where(_custom_field_is(label, value))
     if f.skill_id is not None:
@@ -100,6 +98,17 @@ def users_query(principal: Principal, f: UserFilter) -> Select[Any]:
         unit = select(m.Skill.business_unit_id).where(m.Skill.id == f.not_skill_id).scalar_subquery()
         stmt = stmt.where(m.User.business_unit_id == unit, ~_has_skill(f.not_skill_id))
     return stmt
+
+
+def _holds_any(security_profile_ids: tuple[int, ...]) -> Any:
+    """The user holds at least one of the security profiles (the Omnichannel users view is
+    the users holding any of its roles)."""
+    link = m.user_security_profiles.c
+    return (
+        select(link.user_id)
+        .where(link.user_id == m.User.id, link.security_profile_id.in_(security_profile_ids))
+        .exists()
+    )
 
 
 def _has_skill(skill_id: int) -> Any:
