@@ -12,6 +12,7 @@ import io
 from sqlalchemy import func, select
 
 from ccgraph.db import models as m
+from ccgraph.db.base import utcnow
 from ccgraph.enums import Permission
 from ccgraph.services.demo import load_demo
 from tests import factories as f
@@ -229,6 +230,17 @@ async def test_bulk_rows_and_files_need_what_user_create_needs_for_the_same_inpu
     ] or expected in many["usersCreate"]["userErrors"]
     assert "PERMISSION_REQUIRED" in [e["code"] for r in filed["results"] for e in r["errors"]]
     assert (await db.execute(select(func.count()).where(m.User.username == "newbie"))).scalar_one() == 0
+    # userCopy needs Users Create as NICE says; copying a user who has skills gives them.
+    skilled = await f.user(db, unit, "skilled", profiles=[profile])
+    plain = await f.user(db, unit, "plain", profiles=[profile])
+    db.add(m.UserSkill(user_id=skilled.id, skill_id=skill.id, proficiency=3, created_at=utcnow()))
+    await db.commit()
+    copy = "mutation($i: UserCopyInput!) { userCopy(input: $i) { userErrors { field code } } }"
+    names = {"username": "copied", "firstName": "Co", "lastName": "Pied", "email": "copied@example.com"}
+    refused = await api.data(copy, {"i": names | {"sourceUserId": f.gid("User", skilled.id)}})
+    assert expected in refused["userCopy"]["userErrors"]
+    copied = await api.data(copy, {"i": names | {"sourceUserId": f.gid("User", plain.id)}})
+    assert not [e for e in copied["userCopy"]["userErrors"] if e["code"] == "PERMISSION_REQUIRED"]
 
 
 async def test_nested_relations_need_the_objects_permission(app, api, admin, db):

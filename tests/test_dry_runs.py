@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from graphql import get_named_type
+from sqlalchemy import select
 
 from ccgraph.db import models as m
+from ccgraph.db.engine import DRY_RUN, DryRunCommit
 from tests import factories as f
 from tests.test_authority_escalation import (
     MUTATIONS,
@@ -146,3 +148,16 @@ async def test_a_dry_run_writes_nothing_and_answers_as_the_real_call(app, api, a
         f"{mutation}: the real call wrote nothing, so the case proves nothing"
     )
     assert shape(dry["data"], mutation) == shape(real["data"], mutation)
+
+
+async def test_a_dry_session_refuses_to_commit_whatever_the_use_case_does(app, admin, db):
+    """The guard under every validate-only mutation: a use case that commits by itself (or is
+    not told about the dry run) cannot keep anything."""
+    unit = await db.get(m.BusinessUnit, 1)
+    db.info[DRY_RUN] = True
+    await f.named(db, m.Team, unit, "Kept?")
+    with pytest.raises(DryRunCommit):
+        await db.commit()
+    await db.rollback()
+    db.info.pop(DRY_RUN)
+    assert (await db.execute(select(m.Team).where(m.Team.name == "Kept?"))).first() is None

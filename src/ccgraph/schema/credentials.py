@@ -10,6 +10,7 @@ from strawberry import relay
 
 from ccgraph.db import models as m
 from ccgraph.schema.errors import UserError
+from ccgraph.schema.payloads import FieldChange, changes_field
 
 
 @strawberry.type(description="An access key for a partner integration. The secret is never shown again.")
@@ -118,6 +119,7 @@ class AccessKeyCreatePayload:
 class AccessKeyPayload:
     access_key: AccessKey | None
     user_errors: list[UserError]
+    changes: list[FieldChange] = changes_field()
 
 
 @strawberry.type
