@@ -39,7 +39,7 @@ async def test_a_user_update_preview_lists_each_change_in_input_terms(admin_api,
     }
     real = (await admin_api.data(query, {"input": change}))["userUpdate"]
     assert real["changes"] == dry["changes"]
-    again = (await admin_api.data(query, {"input": change | {"version": real["user"]["version"]}}))
+    again = await admin_api.data(query, {"input": change | {"version": real["user"]["version"]}})
     assert again["userUpdate"]["changes"] == []  # nothing left to change
 
 
