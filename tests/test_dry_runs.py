@@ -91,6 +91,13 @@ async def arrange(db: Any, org: Organisation, mutation: str) -> Adjust | None:
         return _fill(password=PASSWORD, passwordConfirmation=PASSWORD)
     if mutation == "userSkillsSetProficiency":
         return _fill(setAllTo=5)
+    if mutation.startswith("userDirectReports"):  # the generic input has the user report to themself
+        boss = org.ids[("User", True)]
+        if mutation == "userDirectReportsRemove":
+            org.users[False].manager_id = org.users[True].id
+            db.add(org.users[False])
+            await db.commit()
+        return _fill(managerId=boss)
     if mutation in ("userUpdate", "usersUpdate"):  # the generic input makes the user their own manager
         boss = org.ids[("User", True)]
         return lambda given: [row.update(managerId=boss) for row in given.get("users", [given])]
