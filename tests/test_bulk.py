@@ -104,11 +104,13 @@ async def test_users_update_many_with_versions(admin_api, db):
     assert cities == [None, None]
 
 
-async def upload(api, content: bytes, fmt: str = "CSV", mode: str = "CREATE", **kw) -> dict:
+async def upload(
+    api, content: bytes, fmt: str = "CSV", mode: str = "CREATE", result: str = IMPORT_RESULT, **kw
+) -> dict:
     extra = "".join(f", {k}: {json.dumps(v)}" for k, v in kw.items())
     operations = {
         "query": f"mutation($file: Upload!) {{ usersImport(input: {{file: $file, format: {fmt}, "
-        f"mode: {mode}{extra}}}) {{ {IMPORT_RESULT} }} }}",
+        f"mode: {mode}{extra}}}) {{ {result} }} }}",
         "variables": {"file": None},
     }
     response = await api.client.post(

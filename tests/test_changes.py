@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ccgraph.db import models as m
 from tests import factories as f
+from tests.test_bulk import csv_bytes, upload
 
 CHANGES = "changes { field before after }"
 
@@ -78,3 +79,32 @@ async def test_a_delete_preview_shows_what_goes_and_a_refused_call_shows_nothing
     refused = (await admin_api.data(create))["teamCreate"]
     assert [e["code"] for e in refused["userErrors"]] == ["TAKEN"]
     assert refused["changes"] == []
+
+
+async def test_a_bulk_preview_lists_each_row_s_changes(admin_api, db):
+    unit = await db.get(m.BusinessUnit, 1)
+    first = await f.user(db, unit, "first", city="Leeds")
+    second = await f.user(db, unit, "second", city="York")
+    await db.commit()
+    query = f"""mutation($input: UsersUpdateInput!) {{ usersUpdate(input: $input) {{
+        results {{ row userErrors {{ code }} {CHANGES} }} userErrors {{ code }} }} }}"""
+    rows = [
+        {"id": f.gid("User", first.id), "version": first.version, "city": "Hull"},
+        {"id": f.gid("User", second.id), "version": second.version, "city": "York"},  # the same
+    ]
+    dry = (await admin_api.data(query, {"input": {"users": rows, "validateOnly": True}}))["usersUpdate"]
+    assert dry["userErrors"] == []
+    assert [by_field(r["changes"]) for r in dry["results"]] == [{"city": ("Leeds", "Hull")}, {}]
+    await db.refresh(first)
+    assert first.city == "Leeds"
+
+
+async def test_an_import_preview_lists_each_row_s_changes(admin_api, db):
+    unit = await db.get(m.BusinessUnit, 1)
+    await f.user(db, unit, "filed", city="Leeds")
+    await db.commit()
+    content = csv_bytes([["username", "city"], ["filed", "Hull"]])
+    result = await upload(
+        admin_api, content, mode="UPDATE", result=f"results {{ {CHANGES} }}", validateOnly=True
+    )
+    assert [by_field(r["changes"]) for r in result["results"]] == [{"city": ("Leeds", "Hull")}]

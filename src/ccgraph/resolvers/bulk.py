@@ -34,6 +34,7 @@ def _users_payload(outcome: Outcome) -> b.UsersPayload:
                 user=User.from_row(r.user) if r.user is not None and not r.errors else None,
                 password_reset_needed=r.password_reset_needed,
                 user_errors=UserError.many(r.errors),
+                audited=outcome.changes_of("User", r.user.id) if r.user is not None and not r.errors else {},
             )
             for r in outcome.value or []
         ],
@@ -138,11 +139,14 @@ async def users_import(info: Info, input: b.UsersImportInput) -> b.UsersImportPa
             atomic=input.atomic,
             validate_only=input.validate_only,
         )
-    return _import_payload(outcome.value, outcome.errors)
+    return _import_payload(outcome.value, outcome.errors, outcome)
 
 
-def _import_payload(rows: list[imports.RowOutcome] | None, errors: list) -> b.UsersImportPayload:
+def _import_payload(
+    rows: list[imports.RowOutcome] | None, errors: list, outcome: Outcome | None = None
+) -> b.UsersImportPayload:
     rows = rows or []
+    written = outcome or Outcome()
     count = lambda action: sum(1 for r in rows if r.action == action and not r.errors)  # noqa: E731
     return b.UsersImportPayload(
         results=[
@@ -152,6 +156,7 @@ def _import_payload(rows: list[imports.RowOutcome] | None, errors: list) -> b.Us
                 user=User.from_row(r.user) if r.user is not None and not r.errors else None,
                 password_reset_needed=r.password_reset_needed,
                 errors=[b.ImportError(column=c, code=code, message=msg) for c, code, msg in r.errors],
+                audited=written.changes_of("User", r.user.id) if r.user is not None and not r.errors else {},
             )
             for r in rows
         ],

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from ccgraph.schema.errors import UserError
+from ccgraph.schema.payloads import FieldChange, as_field_changes
 from ccgraph.schema.users.inputs import UserCreateInput, UserUpdateInput
 from ccgraph.schema.users.types import User
 from ccgraph.services.bulk.imports import ImportMode
@@ -54,6 +57,8 @@ PASSWORD_RESET_NEEDED = (
     "new user is mailed a generated password and must change it at first sign-in."
 )
 
+ROW_CHANGES = "What changed on this row's user (with `validateOnly`: what would change), as on `UserPayload`."
+
 
 @strawberry.type
 class UserRowResult:
@@ -61,6 +66,11 @@ class UserRowResult:
     user: User | None
     password_reset_needed: bool = strawberry.field(description=PASSWORD_RESET_NEEDED)
     user_errors: list[UserError]
+    audited: strawberry.Private[dict[str, Any]] = strawberry.field(default_factory=dict)
+
+    @strawberry.field(description=ROW_CHANGES)
+    def changes(self) -> list[FieldChange]:
+        return as_field_changes(self.audited)
 
 
 @strawberry.type
@@ -85,6 +95,11 @@ class ImportRowResult:
     user: User | None
     password_reset_needed: bool = strawberry.field(description=PASSWORD_RESET_NEEDED)
     errors: list[ImportError]
+    audited: strawberry.Private[dict[str, Any]] = strawberry.field(default_factory=dict)
+
+    @strawberry.field(description=ROW_CHANGES)
+    def changes(self) -> list[FieldChange]:
+        return as_field_changes(self.audited)
 
 
 @strawberry.type

@@ -66,8 +66,13 @@ def _value(value: Any, type_name: str | None, key: str) -> Any:
 
 def field_changes(outcome: Outcome[Any], target_type: str, target_id: int | None) -> list[FieldChange]:
     """The outcome's changes to one object, in the API's own terms."""
+    return as_field_changes(outcome.changes_of(target_type, target_id))
+
+
+def as_field_changes(changes: dict[str, Any]) -> list[FieldChange]:
+    """Audited changes ({column: {before, after}}) in the API's own terms."""
     found = []
-    for key, change in sorted(outcome.changes_of(target_type, target_id).items()):
+    for key, change in sorted(changes.items()):
         path, type_name = _named(key)
         found.append(
             FieldChange(

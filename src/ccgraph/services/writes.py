@@ -70,14 +70,16 @@ class Outcome(Generic[T]):
     errors: list[UserError] = field(default_factory=list)
     # What the write did (or, validate-only, would do) to each object, as its audit events say.
     changes: list[Changed] = field(default_factory=list)
+    _by_target: dict[tuple[str, int | None], dict[str, Any]] | None = field(default=None, repr=False)
 
     def changes_of(self, target_type: str, target_id: int | None) -> dict[str, Any]:
         """The changes made to one object, all its events together."""
-        merged: dict[str, Any] = {}
-        for changed in self.changes:
-            if changed.target_type == target_type and changed.target_id == target_id:
-                merged |= changed.changes
-        return merged
+        if self._by_target is None:
+            self._by_target = {}
+            for changed in self.changes:
+                key = (changed.target_type, changed.target_id)
+                self._by_target[key] = self._by_target.get(key, {}) | changed.changes
+        return self._by_target.get((target_type, target_id), {})
 
 
 def conflict(message: str, field_path: list[str] | None = None) -> UserError:
