@@ -1,8 +1,9 @@
 """Each action needs exactly the permissions the product pages list for it: for every mutation
 that performs an action of NICE's "Manage Users" page (seed 004), the table quotes the page's
 section and its "Required security profile permissions" line, and the mutation's
-`@requiresPermission` in the live schema must be that list, no more and no less. Where the seed
-is at hand (`../shared/seeds/`), every quote is checked against it."""
+`@requiresPermission` in the live schema must be that list, no more and no less; run against
+the server, those permissions let the action in and lacking any one of them is FORBIDDEN. Where
+the seed is at hand (`../shared/seeds/`), every quote is checked against it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from graphql import build_schema as parse_sdl
 from ccgraph.config import Settings
 from ccgraph.enums import Permission
 from ccgraph.schema.schema import build_schema
+from tests.test_authority_escalation import PASSWORD, organisation, send
+from tests.test_dry_runs import NOWHERE, VECTORS, arrange
 
 SEED = Path(__file__).parent.parent.parent / "shared" / "seeds" / "004_9e623310107db109.txt"
 REQUIRED = "Required security profile permissions:"
@@ -82,3 +85,22 @@ def test_every_quote_is_the_seed_s_own_line_and_every_section_is_in_the_table():
             title = next(t for t in reversed(lines[:index]) if t.strip())
             sections[title] = " ".join(line.split())  # the page has a no-break space
     assert {section: line for section, line in TABLE.values()} == sections
+
+
+@pytest.mark.parametrize(("mutation", "quoted"), TABLE.items(), ids=list(TABLE))
+async def test_the_listed_permissions_are_enough_and_each_is_needed(app, api, admin, db, mutation, quoted):
+    """Run for real: an actor holding exactly the line's permissions is let in (a dry run);
+    one lacking any of them is refused with FORBIDDEN."""
+    org = await organisation(app, db)
+    api.token = await api.login("attacker", PASSWORD)
+    adjust = await arrange(db, org, mutation)
+    await db.rollback()
+    listed_here = listed(quoted[1])
+    for held in [listed_here, *(listed_here - {p} for p in listed_here)]:
+        org.attacker_profile.permissions = sorted(p.value for p in held)
+        db.add(org.attacker_profile)
+        await db.commit()
+        vector = VECTORS.get(mutation, NOWHERE)
+        body, _ = await send(api, db, org, mutation, vector, privileged=False, dry=True, adjust=adjust)
+        codes = [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+        assert ("FORBIDDEN" in codes) == (held != listed_here), (mutation, sorted(held), body)
