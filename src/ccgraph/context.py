@@ -18,7 +18,7 @@ from ccgraph.auth.principal import Principal
 from ccgraph.auth.secret_box import SecretBox
 from ccgraph.config import Settings
 from ccgraph.db.engine import DRY_RUN, carry_write_gate
-from ccgraph.services.writes import Actor
+from ccgraph.services.writes import KEEP_CHANGES, Actor
 
 if TYPE_CHECKING:
     from ccgraph.loaders import Loaders
@@ -53,7 +53,7 @@ class Context:
             yield self._session
 
     @asynccontextmanager
-    async def write(self, *, dry: bool = False) -> AsyncIterator[AsyncSession]:
+    async def write(self, *, dry: bool = False, changes: bool = False) -> AsyncIterator[AsyncSession]:
         """The session for a write. On SQLite it carries the process's write gate, which
         `begin_write` takes for the write transaction alone: a waiting writer queues there
         instead of spinning on the database lock while the event loop serves others, and
@@ -61,15 +61,18 @@ class Context:
         loaders start afresh, since what they cached before the write may no longer be true.
 
         `dry` (the mutation was given `validateOnly: true`) marks the session so that nothing in
-        it can commit: every write in it is rolled back."""
+        it can commit: every write in it is rolled back. `changes` keeps what the write changes
+        for the payload (see `services.writes.note_change`)."""
         async with self.db() as session:
             if isinstance(self.write_gate, asyncio.Lock):
                 carry_write_gate(session, self.write_gate)
             session.info[DRY_RUN] = dry
+            session.info[KEEP_CHANGES] = changes
             try:
                 yield session
             finally:
                 session.info.pop(DRY_RUN, None)
+                session.info.pop(KEEP_CHANGES, None)
         self._loaders = None
 
     @property

@@ -11,7 +11,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ccgraph.enums import Permission as P
-from ccgraph.resolvers.common import write
+from ccgraph.resolvers.common import selects_changes, write
 from ccgraph.schema import bulk as b
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import decode
@@ -126,7 +126,7 @@ async def users_import(info: Info, input: b.UsersImportInput) -> b.UsersImportPa
     )
     if errors:
         return _import_payload(None, errors)
-    async with ctx.write(dry=input.validate_only) as session:
+    async with ctx.write(dry=input.validate_only, changes=selects_changes(info)) as session:
         outcome = await imports.import_users(
             session,
             ctx.passwords,

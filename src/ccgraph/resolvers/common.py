@@ -38,7 +38,7 @@ async def write(
     if errors:
         return payload(Outcome(None, errors))
     ctx = info.context
-    async with ctx.write(dry=validate_only(info)) as session:
+    async with ctx.write(dry=validate_only(info), changes=selects_changes(info)) as session:
         outcome = await call(session, ctx)
     return payload(outcome)
 
@@ -48,6 +48,17 @@ def validate_only(info: Info) -> bool:
     field = info.selected_fields[0]
     given = field.arguments.get("input") if isinstance(field, SelectedField) else None
     return bool(isinstance(given, dict) and given.get("validateOnly"))
+
+
+def selects_changes(info: Info) -> bool:
+    """Whether the mutation's payload asks for `changes` anywhere (rows' changes included)."""
+
+    def asks(selections: list[Any]) -> bool:
+        return any(
+            getattr(s, "name", None) == "changes" or asks(getattr(s, "selections", [])) for s in selections
+        )
+
+    return asks(info.selected_fields)
 
 
 def shaped(node: Any, field: str, payload: Callable[..., P]) -> Callable[[Outcome[Any]], P]:

@@ -41,6 +41,9 @@ class Rejected(Exception):
 
 
 CHANGES = "ccgraph_changes"
+# Set on a session whose caller reads the changes (a payload selecting `changes`): only then
+# are they kept, so that a large import does not hold every row's changes for nobody.
+KEEP_CHANGES = "ccgraph_keep_changes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,10 @@ class Changed:
 
 
 def note_change(session: AsyncSession, target: Any, changes: dict[str, Any]) -> None:
-    """Keep an audited change for the mutation's answer too (see `Outcome.changes`)."""
+    """Keep an audited change for the mutation's answer too (see `Outcome.changes`), when the
+    caller asked for it."""
+    if not session.info.get(KEEP_CHANGES):
+        return
     session.info.setdefault(CHANGES, []).append(
         Changed(type(target).__name__, getattr(target, "id", None), changes)
     )
