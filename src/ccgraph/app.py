@@ -8,7 +8,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from cross_web import HTTPException
@@ -34,6 +34,10 @@ from ccgraph.schema.schema import build_schema
 from ccgraph.services.auth import principal_for_access_key, principal_for_token
 from ccgraph.services.mail import MailSender
 from ccgraph.services.outage import unreachable
+from ccgraph.tracing import start_tracing
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger("ccgraph")
 
@@ -163,7 +167,7 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     if not settings.planned_execution:
         log.warning(
@@ -171,6 +175,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             "(the reference the suite compares with; about 1.5x slower on a users page)"
         )
     engine = create_engine(settings)
+    # None unless OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (or tests pass an exporter)
+    tracing = start_tracing(engine, span_exporter)
     sessions = session_factory(engine)
     passwords = Passwords(settings)
     box = SecretBox(settings)
@@ -214,6 +220,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await delivery
             await engine.dispose()
+            if tracing is not None:
+                await tracing.shutdown()
 
     middleware = [Middleware(Guard, settings=settings)]
     if settings.cors_origins:
@@ -237,6 +245,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=middleware,
         lifespan=lifespan,
     )
+    if tracing is not None:
+        tracing.instrument(app, graphql.schema)
     app.state.engine = engine
     app.state.settings = settings
     app.state.passwords = passwords

@@ -162,12 +162,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
-    from ccgraph.http import configure_logging
+    from ccgraph.logs import log_config
 
-    configure_logging(settings.log_level)
     uvicorn.run(
         "ccgraph.app:app_factory",
-        access_log=False,  # ccgraph.access logs each request as one JSON line
+        # Applied by uvicorn in this process and in each worker it spawns.
+        log_config=log_config(settings.log_level, settings.log_format),
+        access_log=False,  # ccgraph.access logs each request
         factory=True,
         host=host,
         port=port,

@@ -21,6 +21,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    log_format: str = "json"  # or "text": a readable line for a local console
     session_ttl_seconds: int = 12 * 3600
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024

@@ -1,5 +1,6 @@
-"""HTTP around the API: security headers on every response, a cap on request bodies, one
-JSON access-log line per request (request id, operation, user, duration, status), and
+"""HTTP around the API: a request id for every request (its `x-request-id`, and every line it
+logs), security headers on every response, a cap on request bodies, one access-log line per
+request (request id, operation, user, duration, status), and
 idempotent retries of mutations (`Idempotency-Key`). Nothing a request carries in its body is
 logged."""
 
@@ -32,6 +33,7 @@ from ccgraph.auth.secret_box import SecretBox
 from ccgraph.config import Settings
 from ccgraph.db.engine import carry_write_gate
 from ccgraph.execution.operations import operation_kind
+from ccgraph.logs import request_context
 from ccgraph.services import idempotency
 from ccgraph.services.outage import unreachable
 
@@ -79,13 +81,18 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = {"code": 500, "sent": False}
         state = scope.setdefault("state", {})
         request_headers = dict(scope.get("headers") or ())
         incoming = request_headers.get(b"x-request-id", b"").decode("latin-1")
         state["request_id"] = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        length = request_headers.get(b"content-length")
+        with request_context(state["request_id"]):
+            await self._guarded(scope, receive, send, state, request_headers.get(b"content-length"))
+
+    async def _guarded(
+        self, scope: Scope, receive: Receive, send: Send, state: dict[str, Any], length: bytes | None
+    ) -> None:
+        started = time.perf_counter()
+        status = {"code": 500, "sent": False}
         received = 0
 
         async def guarded_receive() -> Message:
@@ -117,7 +124,7 @@ class Guard:
             await _answer(guarded_send, 413, refusal("REQUEST_TOO_LARGE", message, state["request_id"]))
         except Exception:
             # A fault no layer below answered: JSON with the request id, the details in the log.
-            access_log.exception("unhandled error (request id %s)", state["request_id"])
+            access_log.exception("unhandled error")
             if status["sent"]:
                 raise
             message = f"Internal server error (request id {state['request_id']})."
@@ -126,18 +133,21 @@ class Guard:
             self._log(scope, state, status["code"], started)
 
     def _log(self, scope: Scope, state: dict[str, Any], status: int, started: float) -> None:
+        method, path = scope.get("method"), scope.get("path")
         access_log.info(
-            json.dumps(
-                {
-                    "requestId": state.get("request_id"),
-                    "method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "operation": state.get("operation"),
-                    "user": state.get("user"),
-                    "status": status,
-                    "durationMs": round((time.perf_counter() - started) * 1000, 1),
-                }
-            )
+            "%s %s %s",
+            method,
+            path,
+            status,
+            extra={
+                "requestId": state["request_id"],
+                "method": method,
+                "path": path,
+                "operation": state.get("operation"),
+                "user": state.get("user"),
+                "status": status,
+                "durationMs": round((time.perf_counter() - started) * 1000, 1),
+            },
         )
 
 
@@ -395,10 +405,3 @@ async def _answer(
         headers.append((REPLAYED.encode(), b"true"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def configure_logging(level: str = "info") -> None:
-    """Plain message lines (the access log is JSON already), unless the host configured logging."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=level.upper(), format="%(message)s")
