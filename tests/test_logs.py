@@ -199,3 +199,31 @@ def test_a_line_logged_in_an_active_span_carries_its_trace_and_span_ids():
     assert inside["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert inside["span_id"] == "00f067aa0ba902b7"
     assert "trace_id" not in outside and "span_id" not in outside
+
+
+async def test_the_access_line_carries_the_trace_of_an_incoming_traceparent(settings):
+    memory = pytest.importorskip("opentelemetry.sdk.trace.export.in_memory_span_exporter")
+    from ccgraph.app import create_app
+
+    trace_id, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    exporter = memory.InMemorySpanExporter()
+    app = create_app(settings, span_exporter=exporter)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        with captured() as stream:
+            await client.post(
+                "/graphql",
+                json={"query": "query Ping { __typename }"},
+                headers={"traceparent": f"00-{trace_id}-{parent}-01"},
+            )
+    [access] = [r for r in map(json.loads, stream.getvalue().splitlines()) if r["logger"] == "ccgraph.access"]
+    assert access["trace_id"] == trace_id and access["operation"] == "Ping"
+    [span] = [
+        s
+        for s in exporter.get_finished_spans()
+        if s.parent is not None and s.parent.span_id == int(parent, 16)
+    ]
+    assert access["span_id"] == format(span.context.span_id, "016x")
