@@ -16,8 +16,9 @@ ROWS = 10_000  # enough for the progress bar to show a count well inside the wri
 
 
 def written(progress: bytes) -> int:
-    """The last row count the import's progress bar showed (rows are counted as written)."""
-    counts = re.findall(rb" (\d+)rows \[", progress)
+    """The last row count the import's progress bar showed, e.g. ` 1500/10000 [00:01<00:05, ...`
+    (the rows written of the rows to write)."""
+    counts = re.findall(rb" (\d+)/\d+ \[", progress)
     return int(counts[-1]) if counts else 0
 
 

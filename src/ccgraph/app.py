@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from cross_web import HTTPException
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -29,6 +28,7 @@ from ccgraph.auth.secret_box import SecretBox
 from ccgraph.config import Settings
 from ccgraph.context import Context
 from ccgraph.db.engine import create_engine, session_factory
+from ccgraph.db.migrate import readiness
 from ccgraph.http import Guard, Idempotency, refusal
 from ccgraph.schema.schema import build_schema
 from ccgraph.services.auth import principal_for_access_key, principal_for_token
@@ -197,17 +197,12 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> Response:
-        """Readiness: the database answers, within `db_connect_timeout_seconds`."""
-        try:
-            async with asyncio.timeout(settings.db_connect_timeout_seconds), engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as exc:
-            if not unreachable(exc):
-                raise
-            return JSONResponse(
-                {"status": "unavailable", "database": exc.__class__.__name__}, status_code=503
-            )
-        return JSONResponse({"status": "ready", "database": "ok"})
+        """Readiness: the database answers within `db_connect_timeout_seconds` and is migrated
+        to the code's head; 503 naming the check that failed otherwise."""
+        ready = await readiness(engine, settings.db_connect_timeout_seconds)
+        if not ready.migrated:
+            log.warning("not ready: %s", ready.problem())
+        return JSONResponse(ready.as_json(), status_code=200 if ready.migrated else 503)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -9,6 +9,19 @@ from typing import Any
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./ccgraph.db"
 
 
+class ConfigError(ValueError):
+    """A setting that cannot work, said in one line: which setting, what is wrong, what to do."""
+
+    def __init__(self, setting: str, problem: str, remedy: str) -> None:
+        super().__init__(f"{setting}: {problem}; {remedy}")
+        self.setting = setting
+
+
+def variable(name: str) -> str:
+    """The environment variable of the setting `name`."""
+    return f"CCGRAPH_{name.upper()}"
+
+
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -20,6 +33,7 @@ class Settings:
     env: str = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1  # `ccgraph serve`'s worker processes
     log_level: str = "info"
     log_format: str = "json"  # or "text": a readable line for a local console
     session_ttl_seconds: int = 12 * 3600
@@ -80,16 +94,105 @@ class Settings:
         environ = dict(os.environ if environ is None else environ)
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = environ.get(f"CCGRAPH_{f.name.upper()}")
+            raw = environ.get(variable(f.name))
             if raw is None:
                 continue
             kind = type(getattr(cls(), f.name))
             try:
                 values[f.name] = _bool(raw) if kind is bool else kind(raw)
-            except ValueError as exc:
-                raise ValueError(f"CCGRAPH_{f.name.upper()}: {exc}") from exc
+            except ValueError:
+                number = "a whole number" if kind is int else "a number"
+                raise ConfigError(
+                    variable(f.name),
+                    f"{raw!r} is not {number}",
+                    f"set {number} (default {getattr(cls(), f.name)}) or unset it",
+                ) from None
         values.update(overrides)
         return cls(**values)
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+_RANGES = {"port": (0, 65535), "workers": (1, 1024), "db_pool_size": (1, 10_000)}
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+_URL_EXAMPLES = "sqlite+aiosqlite:///path/to/ccgraph.db or postgresql+asyncpg://user:password@host/database"
+
+
+def check(settings: Settings) -> None:
+    """Refuse settings that cannot work, before anything uses them (raises ConfigError).
+
+    Static checks only: whether the database answers is `db.migrate.readiness`."""
+    _check_database_url(settings.database_url)
+    if settings.production and not settings.secret_key:
+        raise ConfigError(
+            variable("secret_key"),
+            "not set, and CCGRAPH_ENV=production requires it (it encrypts MFA secrets at rest)",
+            "set it to a long random string, the same on every process",
+        )
+    if settings.log_level.lower() not in LOG_LEVELS:
+        raise ConfigError(
+            variable("log_level"),
+            f"{settings.log_level!r} is not a log level",
+            f"use one of {', '.join(LOG_LEVELS)}",
+        )
+    for name, (low, high) in _RANGES.items():
+        value = getattr(settings, name)
+        if not low <= value <= high:
+            raise ConfigError(
+                variable(name), f"{value} is out of range", f"set a number from {low} to {high}"
+            )
+
+
+def _check_database_url(database_url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    setting = variable("database_url")
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise ConfigError(
+            setting, f"{database_url!r} is not a database URL", f"use {_URL_EXAMPLES}"
+        ) from None
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            setting,
+            f"the {backend} backend is not supported (SQLite and PostgreSQL are)",
+            f"use {_URL_EXAMPLES}",
+        )
+    wanted = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}[backend]
+    if driver != wanted:
+        raise ConfigError(
+            setting,
+            f"the {driver} driver is not supported (ccgraph runs {backend} through {wanted})",
+            f"use {backend}+{wanted}:// instead of {url.drivername}://",
+        )
+    if (
+        backend == "sqlite"
+        and url.database
+        and url.database != ":memory:"
+        and not url.database.startswith("file:")
+    ):
+        _check_sqlite_path(setting, url.database)
+
+
+def _check_sqlite_path(setting: str, database: str) -> None:
+    """The file and its folder must be writable: SQLite keeps its journal (-wal, -shm) beside it."""
+    path = os.path.abspath(database)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise ConfigError(
+            setting, f"the folder {folder} does not exist", "create it, or point the URL elsewhere"
+        )
+    if os.path.isdir(path):
+        raise ConfigError(setting, f"{path} is a folder, not a database file", "name a file in the URL")
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK)
+    ):
+        raise ConfigError(
+            setting,
+            f"{path} cannot be written (SQLite writes the file and its journal beside it)",
+            "give this user write access to the file and its folder, or point the URL elsewhere",
+        )

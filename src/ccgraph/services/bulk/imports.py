@@ -56,10 +56,12 @@ async def import_users(
     business_unit_id: int | None = None,
     atomic: bool = True,
     validate_only: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Outcome[list[RowOutcome]]:
     """Create and/or update users from a file, through the same checks as `userCreate` and
-    `userUpdate`. Atomic: one bad row and nothing is written; every row's problems are reported."""
+    `userUpdate`. Atomic: one bad row and nothing is written; every row's problems are reported.
+    `progress(done, total)` is told the rows to write once the file is read and checked, then
+    the rows written as they are."""
     try:  # parsing is CPU work: off the event loop, and before any write
         header, body = await asyncio.to_thread(read_table, content, fmt, limits)
     except FileProblem as problem:
@@ -73,6 +75,8 @@ async def import_users(
     await session.rollback()
     if atomic and any(o.errors for o in plan.outcomes):
         return Outcome(plan.outcomes, [])  # all or nothing: nothing is written
+    if progress:
+        progress(0, plan.rows)
     if not validate_only:  # generated passwords, hashed before the write as create_users does
         plan.hashed = await lifecycle.hash_chosen(
             passwords, [r for _, (_, results) in plan.creates for r in results]
@@ -93,6 +97,11 @@ class _Plan:
     updates: list[tuple[RowOutcome, lifecycle.Change]]
     by_path: dict[str, str]
     hashed: dict[str, str] = field(default_factory=dict)  # the generated passwords' hashes
+
+    @property
+    def rows(self) -> int:
+        """The rows to write."""
+        return sum(len(chunk) for chunk, _ in self.creates) + len(self.updates)
 
 
 async def _plan(
@@ -195,7 +204,7 @@ async def _write(
     actor: Actor,
     plan: _Plan,
     atomic: bool,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int, int], None] | None,
 ) -> list[RowOutcome]:
     """Write the plan inside the write transaction, reporting the rows done as it goes."""
     unit = await session.get_one(m.BusinessUnit, plan.unit_id)  # checked when the plan was made
@@ -210,7 +219,7 @@ async def _write(
                 _settle(outcome, result, "created", plan.by_path)
         done += len(chunk)
         if progress:
-            progress(done)
+            progress(done, plan.rows)
     for start in range(0, len(plan.updates), CHUNK_ROWS):
         changes = plan.updates[start : start + CHUNK_ROWS]
         updated = await lifecycle.update_rows(session, actor, [c for _, c in changes], atomic=False)
@@ -218,7 +227,7 @@ async def _write(
             _settle(outcome, result, "updated", plan.by_path)
         done += len(changes)
         if progress:
-            progress(done)
+            progress(done, plan.rows)
     if atomic and any(o.errors for o in plan.outcomes):
         for outcome in plan.outcomes:  # all or nothing: nothing was written
             outcome.user, outcome.action, outcome.password_reset_needed = None, None, False
