@@ -87,6 +87,10 @@ BAD_SETTINGS = {
         {"CCGRAPH_DATABASE_URL": "nonsense"},
         "CCGRAPH_DATABASE_URL: 'nonsense' is not a database URL",
     ),
+    "nonsense URL with a password": (
+        {"CCGRAPH_DATABASE_URL": "postgres ql://ccgraph:hunter2@db/ccgraph"},
+        "CCGRAPH_DATABASE_URL: its value is not a database URL",
+    ),
     "unsupported backend": (
         {"CCGRAPH_DATABASE_URL": "mysql://u:p@localhost/db"},
         "mysql backend is not supported",

@@ -152,9 +152,8 @@ def _check_database_url(database_url: str) -> None:
     try:
         url = make_url(database_url)
     except ArgumentError:
-        raise ConfigError(
-            setting, f"{database_url!r} is not a database URL", f"use {_URL_EXAMPLES}"
-        ) from None
+        shown = "its value" if "@" in database_url else repr(database_url)  # no password shown
+        raise ConfigError(setting, f"{shown} is not a database URL", f"use {_URL_EXAMPLES}") from None
     backend, driver = url.get_backend_name(), url.get_driver_name()
     if backend not in ("sqlite", "postgresql"):
         raise ConfigError(
