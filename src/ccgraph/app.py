@@ -22,6 +22,7 @@ from starlette.routing import Route
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
 
+from ccgraph import metrics
 from ccgraph.auth.passwords import Passwords
 from ccgraph.auth.principal import Principal
 from ccgraph.auth.secret_box import SecretBox
@@ -175,6 +176,8 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
             "(the reference the suite compares with; about 1.5x slower on a users page)"
         )
     engine = create_engine(settings)
+    if settings.metrics_port:  # README, "Metrics": the request path counts only when they are on
+        metrics.instrument(engine)
     # None unless OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (or tests pass an exporter)
     tracing = start_tracing(engine, span_exporter)
     sessions = session_factory(engine)
@@ -215,10 +218,13 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
                 with contextlib.suppress(asyncio.CancelledError):
                     await delivery
             await engine.dispose()
+            metrics.process_exited()
             if tracing is not None:
                 await tracing.shutdown()
 
     middleware = [Middleware(Guard, settings=settings)]
+    if settings.metrics_port:
+        middleware.insert(0, Middleware(metrics.RequestMetrics))
     if settings.cors_origins:
         origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
         middleware.append(

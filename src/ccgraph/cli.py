@@ -255,6 +255,8 @@ class _RowsBar:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    if settings.metrics_port:  # first: before anything here imports prometheus_client
+        _serve_metrics(settings)
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
@@ -273,6 +275,63 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level=settings.log_level,
     )
     return 0
+
+
+def _serve_metrics(settings: Settings) -> None:
+    """`/metrics` on an address of its own, served by this process (README, "Metrics"). Each
+    process writes its metrics to files in one folder (prometheus_client's multiprocess mode,
+    chosen when prometheus_client is imported: so the folder goes into the environment first,
+    and every worker started after inherits it); a scrape sums them. PROMETHEUS_MULTIPROC_DIR
+    names the folder if set (a `ccgraph import` given the same one counts its rows there too);
+    else it is a fresh one, removed at exit."""
+    import tempfile
+    from pathlib import Path
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):  # the last run's: prometheus_client asks for a clean start
+            stale.unlink()
+    else:
+        folder = tempfile.mkdtemp(prefix="ccgraph-metrics-")
+        _remove_at_exit(folder)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+    from ccgraph import metrics
+    from ccgraph.services.mail import backlog
+
+    def outbox() -> metrics.Backlog:
+        read = _with_session(settings, lambda session: backlog(session, settings.mail_max_attempts))
+        return asyncio.run(asyncio.wait_for(read, settings.db_connect_timeout_seconds))
+
+    host, port = settings.metrics_host, settings.metrics_port
+    try:
+        metrics.serve(host, port, outbox)
+    except OSError as exc:
+        raise ConfigError(
+            variable("metrics_port"),
+            f"cannot listen on {host}:{port} ({exc.strerror})",
+            "choose a free port (and CCGRAPH_METRICS_HOST), or 0 to turn metrics off",
+        ) from None
+    print(f"metrics: http://{host}:{port}/metrics", flush=True)
+
+
+def _remove_at_exit(folder: str) -> None:
+    """Remove `folder` when this process ends: normally, or by SIGTERM, which uvicorn hands to
+    the handler it found once it has shut down (the process still ends by the signal)."""
+    import atexit
+    import shutil
+    import signal
+
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+    def terminated(signum: int, _frame: Any) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, terminated)
 
 
 def _setting(name: str, text: str) -> str:

@@ -36,6 +36,9 @@ class Settings:
     workers: int = 1  # `ccgraph serve`'s worker processes
     log_level: str = "info"
     log_format: str = "json"  # or "text": a readable line for a local console
+    # Prometheus metrics (README, "Metrics"), on an address of their own; port 0 = off.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
     session_ttl_seconds: int = 12 * 3600
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
@@ -114,7 +117,7 @@ class Settings:
         return replace(self, **changes)
 
 
-_RANGES = {"port": (0, 65535), "workers": (1, 1024), "db_pool_size": (1, 10_000)}
+_RANGES = {"port": (0, 65535), "metrics_port": (0, 65535), "workers": (1, 1024), "db_pool_size": (1, 10_000)}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 _URL_EXAMPLES = "sqlite+aiosqlite:///path/to/ccgraph.db or postgresql+asyncpg://user:password@host/database"
 

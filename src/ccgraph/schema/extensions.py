@@ -17,7 +17,8 @@ log = logging.getLogger("ccgraph.errors")
 
 
 class RequestLifecycle(SchemaExtension):
-    """Names the operation for the access log, and closes the request's session at the end."""
+    """Names the operation for the access log (and leaves its execution for the metrics), and
+    closes the request's session at the end."""
 
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
@@ -30,6 +31,9 @@ class RequestLifecycle(SchemaExtension):
                     request.state.operation = self.execution_context.operation_name
                 except Exception:  # an unparsable document has no operation to name
                     request.state.operation = None
+                # For the metrics: its result (errors as the client reads them) is final once
+                # the request is answered, also when parsing raised.
+                request.state.graphql_execution = self.execution_context
             if hasattr(context, "close"):
                 await context.close()
 

@@ -10,6 +10,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ccgraph import metrics
 from ccgraph.auth import access_keys, totp
 from ccgraph.auth.passwords import Passwords
 from ccgraph.auth.principal import Principal
@@ -92,11 +93,11 @@ async def login(
     await _one_at_a_time(session, name)
     if await _locked_out(session, settings, name):
         await session.rollback()
+        metrics.sign_in_locked_out()
         return LoginResult(errors=[LOCKED])
 
     async def refuse(error: UserError) -> LoginResult:
-        session.add(LoginAttempt(username=name, succeeded=False, ip_address=ip_address))
-        await session.commit()
+        await _failed(session, name, ip_address, error)
         return LoginResult(errors=[error])
 
     user = (await session.execute(select(User).where(User.username == name))).scalar_one_or_none()
@@ -157,14 +158,22 @@ async def step_up(
     await _one_at_a_time(session, name)
     if await _locked_out(session, settings, name):
         await session.rollback()
+        metrics.sign_in_locked_out()
         return LOCKED
     user = await session.get(User, principal.user_id)
     if user is not None and password and (await passwords.verify(user.password_hash, password)).ok:
         await session.rollback()
         return None
+    error = UserError([field], "INVALID_CREDENTIALS", "The current password is wrong.")
+    await _failed(session, name, ip_address, error)
+    return error
+
+
+async def _failed(session: AsyncSession, name: str, ip_address: str | None, error: UserError) -> None:
+    """A failure that counts toward the lockout: kept (and committed), and counted."""
     session.add(LoginAttempt(username=name, succeeded=False, ip_address=ip_address))
     await session.commit()
-    return UserError([field], "INVALID_CREDENTIALS", "The current password is wrong.")
+    metrics.sign_in_failed(error.code)
 
 
 async def logout(session: AsyncSession, principal: Principal) -> None:

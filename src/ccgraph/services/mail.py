@@ -12,7 +12,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 import aiosmtplib
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.config import Settings
@@ -58,6 +58,22 @@ def password_mail(user: User, password: str, *, new_account: bool) -> Mail:
         opening = "Your password was reset. Your new password is:"
         closing = "You will be asked to change it when you next sign in."
     return user.email, subject, f"Hello {user.first_name},\n\n{opening}\n\n    {password}\n\n{closing}\n"
+
+
+async def backlog(session: AsyncSession, max_attempts: int) -> tuple[int, int, float]:
+    """The mail not sent: how many wait to be tried, how many were given up after
+    `max_attempts`, and the age in seconds of the oldest that waits (0 when none does)."""
+    unsent = OutboxMail.sent_at.is_(None)
+    waiting, oldest = (
+        await session.execute(
+            select(func.count(), func.min(OutboxMail.created_at)).where(
+                unsent, OutboxMail.attempts < max_attempts
+            )
+        )
+    ).one()
+    given_up = await session.scalar(select(func.count()).where(unsent, OutboxMail.attempts >= max_attempts))
+    age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+    return waiting, given_up or 0, age
 
 
 def backoff(attempts: int) -> timedelta:

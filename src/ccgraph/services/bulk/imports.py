@@ -15,8 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ccgraph import metrics
 from ccgraph.auth.passwords import Passwords
 from ccgraph.db import models as m
+from ccgraph.db.engine import is_dry
 from ccgraph.services.auth import normalize_username
 from ccgraph.services.bulk import cells, columns
 from ccgraph.services.bulk.columns import NAMED, NAMED_LISTS, VERSION
@@ -74,16 +76,26 @@ async def import_users(
         return Outcome(refused.result, refused.errors)
     await session.rollback()
     if atomic and any(o.errors for o in plan.outcomes):
-        return Outcome(plan.outcomes, [])  # all or nothing: nothing is written
+        return _counted(Outcome(plan.outcomes, []), validate_only or is_dry(session))  # all or nothing
     if progress:
         progress(0, plan.rows)
     if not validate_only:  # generated passwords, hashed before the write as create_users does
         plan.hashed = await lifecycle.hash_chosen(
             passwords, [r for _, (_, results) in plan.creates for r in results]
         )
-    return await run_write(
+    outcome = await run_write(
         session, lambda: _write(session, actor, plan, atomic, progress), validate_only=validate_only
     )
+    return _counted(outcome, validate_only or is_dry(session))
+
+
+def _counted(outcome: Outcome[list[RowOutcome]], dry: bool) -> Outcome[list[RowOutcome]]:
+    """The rows of an import that ran (not a dry run) count in `ccgraph_import_rows_total`."""
+    if not dry:
+        metrics.rows_imported(
+            "failed" if row.errors else row.action or "skipped" for row in outcome.value or ()
+        )
+    return outcome
 
 
 @dataclass(slots=True)
