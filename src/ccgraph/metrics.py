@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger("ccgraph.metrics")
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+EXECUTION = "graphql_execution"  # the request state's key for its GraphQL execution
 # This process's metrics, for a reader in the same process (a test); `serve` reads the files.
 REGISTRY = CollectorRegistry()
 
@@ -207,11 +208,12 @@ class RequestMetrics:
 
         tally = _Statements()
         token = _statements.set(tally)
+        state[EXECUTION] = None  # RequestLifecycle leaves the operation's execution here
         try:
             await self.app(scope, receive, counted_send)
         finally:
             _statements.reset(token)
-            execution = state.get("graphql_execution")  # left by RequestLifecycle
+            execution = state.pop(EXECUTION)  # it refers to the request: no cycle is left
             result = None if execution is None else execution.result
             name = NO_OPERATION if result is None else operation_label(state)
             ended = outcome(int(answer["status"]), result, bool(answer["replayed"]))

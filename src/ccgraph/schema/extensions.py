@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from sqlalchemy.exc import OperationalError
 from strawberry.extensions import SchemaExtension
 
+from ccgraph.metrics import EXECUTION
 from ccgraph.services.errors import InputError
 from ccgraph.services.outage import unreachable
 
@@ -17,8 +18,8 @@ log = logging.getLogger("ccgraph.errors")
 
 
 class RequestLifecycle(SchemaExtension):
-    """Names the operation for the access log (and leaves its execution for the metrics), and
-    closes the request's session at the end."""
+    """Names the operation for the access log (and hands its execution to the metrics when
+    they ask), and closes the request's session at the end."""
 
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
@@ -31,9 +32,12 @@ class RequestLifecycle(SchemaExtension):
                     request.state.operation = self.execution_context.operation_name
                 except Exception:  # an unparsable document has no operation to name
                     request.state.operation = None
-                # For the metrics: its result (errors as the client reads them) is final once
-                # the request is answered, also when parsing raised.
-                request.state.graphql_execution = self.execution_context
+                # Asked for by the metrics (they take it back, so no cycle outlives the
+                # request): its result, errors as the client reads them, is final once the
+                # request is answered, also when parsing raised.
+                state = request.scope.get("state", {})
+                if EXECUTION in state:
+                    state[EXECUTION] = self.execution_context
             if hasattr(context, "close"):
                 await context.close()
 
