@@ -115,6 +115,7 @@ BAD_SETTINGS = {
         {"CCGRAPH_MAX_IMPORT_ROWS": "ten"},
         "CCGRAPH_MAX_IMPORT_ROWS: 'ten' is not a whole",
     ),
+    "unknown log format": ({"CCGRAPH_LOG_FORMAT": "xml"}, "CCGRAPH_LOG_FORMAT: 'xml' is not a log format"),
     "bad number": ({"CCGRAPH_DB_CONNECT_TIMEOUT_SECONDS": "soon"}, "'soon' is not a number"),
     "unreachable PostgreSQL": (
         {

@@ -119,6 +119,7 @@ class Settings:
 
 _RANGES = {"port": (0, 65535), "metrics_port": (0, 65535), "workers": (1, 1024), "db_pool_size": (1, 10_000)}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+LOG_FORMATS = ("json", "text")
 _URL_EXAMPLES = "sqlite+aiosqlite:///path/to/ccgraph.db or postgresql+asyncpg://user:password@host/database"
 
 
@@ -138,6 +139,12 @@ def check(settings: Settings) -> None:
             variable("log_level"),
             f"{settings.log_level!r} is not a log level",
             f"use one of {', '.join(LOG_LEVELS)}",
+        )
+    if settings.log_format not in LOG_FORMATS:
+        raise ConfigError(
+            variable("log_format"),
+            f"{settings.log_format!r} is not a log format",
+            f"use one of {', '.join(LOG_FORMATS)}",
         )
     for name, (low, high) in _RANGES.items():
         value = getattr(settings, name)

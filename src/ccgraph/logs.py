@@ -25,12 +25,14 @@ from typing import Any
 import structlog
 from structlog.typing import EventDict, Processor
 
+from ccgraph.config import LOG_FORMATS
+
 try:
     from opentelemetry import trace
 except ImportError:  # tracing is optional
     trace = None  # type: ignore[assignment]
 
-FORMATS = ("json", "text")
+FORMATS = LOG_FORMATS
 REQUEST_ID = "requestId"
 # The fields a JSON line starts with, in this order; the rest follow as they were added.
 HEAD = ("timestamp", "level", "logger", "message", "pid", REQUEST_ID, "trace_id", "span_id")
