@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run install install-test test lint format schema bench clean
+.PHONY: run install install-test test lint format schema schema-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ format: install-test
 ## Regenerate the checked-in SDL.
 schema: install
 	$(BIN)/ccgraph export-schema --output schema.graphql
+
+## schema.graphql against the last release's (releases/): every breaking change must be in CHANGELOG.md.
+schema-check: install
+	$(BIN)/python scripts/schema_check.py
 
 bench: install-test
 	$(BIN)/python bench/import_users.py
