@@ -59,7 +59,7 @@ def _is_node(type_: GraphQLObjectType) -> bool:
 def selection(type_: GraphQLObjectType) -> str:
     """The field's own values: a node's leaves, a connection's page, any other object whole."""
     if type_.name.endswith("Connection"):
-        return "{ totalCount pageInfo { hasNextPage } edges { cursor node { id } } }"
+        return "{ totalCount pageInfo { hasNextPage } edges { cursor node { id } } nodes { id } }"
     if _is_node(type_):
         return "{ " + _leaves(type_) + " }"
     parts = []

@@ -3,9 +3,10 @@ checked before anything runs. Each refusal is a GraphQL error with its own `exte
 
 Cost: every field costs 1; a field that returns a page costs its page size (`first` or
 `last`, 100 when it is a variable, 20 by default) times what is selected under it (its edges
-are that page), and a plain list 10 times. A numbered page (`page`) adds one per row it skips,
-as the database reads them (as many as `MAX_NUMBERED_ROWS` allows when `page` is a variable).
-Introspection (`__schema`, `__type`) is not counted."""
+are that page), a list of objects asked for by `ids` (`nodes(ids:)`) as many times as it
+gives IDs (100 when it is a variable), and any other list 10 times. A numbered page (`page`)
+adds one per row it skips, as the database reads them (as many as `MAX_NUMBERED_ROWS`
+allows when `page` is a variable). Introspection (`__schema`, `__type`) is not counted."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from graphql import (
     GraphQLObjectType,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     NullValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
     ValidationContext,
     ValidationRule,
+    VariableNode,
     get_named_type,
     is_list_type,
     is_non_null_type,
@@ -113,6 +116,13 @@ class _Measure:
                     value = argument.value
                     size = _cap(int(value.value)) if isinstance(value, IntValueNode) else MAX_PAGE_SIZE
             return max(size if size is not None else DEFAULT_PAGE_SIZE, 1)
+        if "ids" in field.args and _is_list(field.type):
+            for argument in node.arguments or ():
+                if argument.name.value == "ids":
+                    value = argument.value
+                    if isinstance(value, VariableNode):
+                        return MAX_PAGE_SIZE
+                    return len(value.values) if isinstance(value, ListValueNode) else 1
         return LIST_ESTIMATE if _is_list(field.type) else 1
 
 

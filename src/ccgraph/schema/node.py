@@ -1,22 +1,24 @@
-"""Global object identification: `node(id:)` and the typed look-ups built on it.
+"""Global object identification: `node(id:)`, `nodes(ids:)` and the typed look-ups built on it.
 
 Each node type registers the permission that guards it and the loader that fetches it; a
 node of another business unit reads as null unless the caller may see other units."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from strawberry import UNSET, relay
 from strawberry.types import Info
+from strawberry.types.arguments import convert_argument
 
 from ccgraph.enums import Permission
 from ccgraph.schema.errors import forbidden
 from ccgraph.schema.permissions import RequiresPermission, signed_in_principal
 from ccgraph.services import authority
 from ccgraph.services.errors import InputError, UserError
+from ccgraph.services.pagination import MAX_PAGE_SIZE
 from ccgraph.services.scope import can_see
 
 N = TypeVar("N")
@@ -95,3 +97,20 @@ async def resolve_node(info: Info, argument: str, value: relay.GlobalID, expecte
     if row is None or not can_see(principal, kind.business_unit_id(row)):
         return None
     return kind.convert(row)
+
+
+def resolve_nodes(info: Info, argument: str, values: Sequence[str]) -> list[Awaitable[Any]]:
+    """`resolve_node` for each ID, in order, at most a page of them: each is an awaitable that
+    graphql-core completes on its own, so an ID that `node(id:)` answers with null or an error
+    (malformed, unknown, refused) is null in its place, with that error, and the rest stay. The
+    IDs come as strings, converted one by one as Strawberry converts `node`'s. The loads of one
+    type start together and are one statement (the loaders batch them)."""
+    if len(values) > MAX_PAGE_SIZE:
+        raise InputError(argument, f"at most {MAX_PAGE_SIZE} IDs may be asked for at once, not {len(values)}")
+    registry = info.schema.schema_converter.scalar_registry
+
+    async def one(value: str) -> Any:
+        gid = convert_argument(value, relay.GlobalID, registry, info.schema.config)
+        return await resolve_node(info, argument, cast(relay.GlobalID, gid))
+
+    return [one(value) for value in values]

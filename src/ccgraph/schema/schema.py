@@ -18,7 +18,7 @@ from ccgraph.execution.limits import QueryLimits, limits_rule
 from ccgraph.execution.planned import GuardedExecutor, PlannedExecutor
 from ccgraph.resolvers import audit, auth, bulk, business_units, catalog, credentials, skills, users
 from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle, coded
-from ccgraph.schema.node import NODE_KINDS, resolve_node
+from ccgraph.schema.node import NODE_KINDS, resolve_node, resolve_nodes
 from ccgraph.schema.permissions import mark_read_permissions, signed_in
 from ccgraph.schema.users.types import User
 
@@ -38,6 +38,14 @@ class Root:
     @strawberry.field(description="Any object by its global ID.", extensions=[signed_in()])
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         return await resolve_node(info, "id", id)
+
+    @strawberry.field(
+        description="Objects by their global IDs (at most 100), in the order given: null in place of "
+        "an ID that `node(id:)` answers null or an error for, with that error.",
+        extensions=[signed_in()],
+    )
+    def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+        return resolve_nodes(info, "ids", ids)  # type: ignore[return-value]  # awaitables of them
 
 
 # Each domain contributes its own root fields.

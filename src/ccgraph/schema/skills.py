@@ -99,6 +99,10 @@ class ProficiencyConnection(Generic[T]):
     def total_count(self) -> int:
         return cast(int, self._count())  # or an awaitable of it, which graphql-core awaits
 
+    @strawberry.field(description="The page's nodes, without their cursors (nor proficiencies).")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
     @classmethod
     def of(
         cls, page: Page, convert: Callable[[Any], T], count: Callable[[], int | Awaitable[int]]
