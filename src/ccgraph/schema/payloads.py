@@ -29,6 +29,14 @@ class FieldChange:
     after: JSON | None = strawberry.field(description="The value after; null when there is none.")
 
 
+USER_ERRORS = "What is wrong with the input, each at its field; empty when the mutation succeeded."
+RESULT = "The object as the mutation left it (with `validateOnly`: as it would be); null when it was refused."
+
+
+def payload_description(kind: str) -> str:
+    return f"The result of a mutation of a {kind}: the {kind}, what changed, and any errors."
+
+
 def changes_field() -> Any:
     return strawberry.field(
         default_factory=list,
@@ -84,8 +92,11 @@ def as_field_changes(changes: dict[str, Any]) -> list[FieldChange]:
     return found
 
 
-@strawberry.type
+@strawberry.type(description="The result of a delete: the deleted object's ID, or the errors.")
 class DeletePayload:
-    deleted_id: relay.GlobalID | None
-    user_errors: list[UserError]
+    deleted_id: relay.GlobalID | None = strawberry.field(
+        description="The global ID of the deleted object (with `validateOnly`: that would be); "
+        "null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
     changes: list[FieldChange] = changes_field()

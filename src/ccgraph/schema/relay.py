@@ -11,18 +11,25 @@ import strawberry
 from strawberry.types import Info
 
 from ccgraph.execution.prefetch import Related
-from ccgraph.services.pagination import DEFAULT_PAGE_SIZE, MAX_NUMBERED_ROWS, Page, PageArgs
+from ccgraph.services.pagination import DEFAULT_PAGE_SIZE, MAX_NUMBERED_ROWS, MAX_PAGE_SIZE, Page, PageArgs
 
 T = TypeVar("T")
+EDGES = "The page's items, each with its cursor."
+PAGE_INFO = "Where the page is in the list, and the cursors to page on."
 Count = Callable[[], int | Awaitable[int]]  # a list's total: now, or an awaitable of it
 
 
-@strawberry.type
+@strawberry.type(description="Where a page is in its list, and the cursors to page on from it.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Whether items come before this page.")
+    start_cursor: str | None = strawberry.field(
+        description="The first edge's cursor: give it as `before` for the previous page; "
+        "null on an empty page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last edge's cursor: give it as `after` for the next page; null on an empty page."
+    )
     page_number: int | None = strawberry.field(
         default=None,
         description="The page's number (1 is the first) when it was asked for with `page`; "
@@ -62,9 +69,9 @@ async def _then(value: Awaitable[int], convert: Callable[[int], int]) -> int:
     return convert(await value)
 
 
-@strawberry.type
+@strawberry.type(description="One item of a list, with its cursor.")
 class Edge(Generic[T]):
-    node: T
+    node: T = strawberry.field(description="The item.")
     page: strawberry.Private[Page]
     index: strawberry.Private[int]
 
@@ -73,10 +80,12 @@ class Edge(Generic[T]):
         return self.page.cursor(self.index)
 
 
-@strawberry.type
+@strawberry.type(
+    description="One page of a list: its items (`edges`, or `nodes`), where it is, and the list's size."
+)
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description=EDGES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
     _count: strawberry.Private[Count]
 
     @strawberry.field(description="How many items the whole list holds, across pages.")
@@ -108,7 +117,30 @@ def page_args(
     return args
 
 
-PAGE_ARGUMENTS = {"first": int | None, "after": str | None, "last": int | None, "before": str | None}
+PAGE_ARGUMENTS = {
+    "first": Annotated[
+        int | None,
+        strawberry.argument(
+            description=f"How many items to return from the start (after `after`): 0 to {MAX_PAGE_SIZE}; "
+            f"{DEFAULT_PAGE_SIZE} when neither `first` nor `last` is given. Not with `last`."
+        ),
+    ],
+    "after": Annotated[
+        str | None,
+        strawberry.argument(description="Return the items after this cursor (a `cursor` or `endCursor`)."),
+    ],
+    "last": Annotated[
+        int | None,
+        strawberry.argument(
+            description=f"How many items to return from the end (before `before`): 0 to {MAX_PAGE_SIZE}. "
+            "Not with `first`."
+        ),
+    ],
+    "before": Annotated[
+        str | None,
+        strawberry.argument(description="Return the items before this cursor (a `cursor` or `startCursor`)."),
+    ],
+}
 PAGE_NUMBER = "page_number"  # the Python name of a root connection's `page` argument
 PAGING = frozenset({*PAGE_ARGUMENTS, PAGE_NUMBER})
 NUMBERED_PAGE = Annotated[

@@ -10,34 +10,53 @@ from typing import Any
 import strawberry
 from strawberry import UNSET, relay
 
+from ccgraph.schema.descriptions import UPDATE, VALIDATE, VERSION
 from ccgraph.schema.enums import BaseStatus, Channel, Permission
 from ccgraph.schema.node import decode
 from ccgraph.schema.users.inputs import ChannelValueInput
+from ccgraph.services.catalog import writes as cw
 
 U = UNSET
-VALIDATE = "Check everything; write nothing."
-UPDATE = "Change only what is given; `version` must be the one last read."
-VERSION = "The version last read; a stale one is a CONFLICT and nothing is applied."
+ID = "The global ID of the object to change."
+NAME = f"The name, unique among its kind in the business unit. {cw.NAME.rule}"
+NEW_NAME = f"A new name, unique among its kind in the business unit. {cw.NAME.rule}"
+DESCRIPTION = f"Free text for administrators. {cw.DESCRIPTION.rule}"
+UNIT = "The business unit to create it in; the caller's own when omitted."
 
 
-@strawberry.input
+def rule(kind: cw.Kind, column: str) -> str:
+    """The rule the service checks `column` of `kind` with, as a sentence."""
+    check = kind.checks[column]
+    assert check is not None, column
+    return check.rule
+
+
+def described(text: str, default: Any = U) -> Any:
+    return strawberry.field(default=default, description=text)
+
+
+def validate_only() -> Any:
+    return strawberry.field(default=False, description=VALIDATE)
+
+
+@strawberry.input(description="A new team.")
 class TeamCreateInput:
-    name: str
-    description: str | None = U
-    business_unit_id: relay.GlobalID | None = None
-    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
+    name: str = strawberry.field(description=NAME)
+    description: str | None = described(DESCRIPTION)
+    business_unit_id: relay.GlobalID | None = described(UNIT, None)
+    validate_only: bool = validate_only()
 
 
 @strawberry.input(description=UPDATE)
 class TeamUpdateInput:
-    id: relay.GlobalID
+    id: relay.GlobalID = strawberry.field(description=ID)
     version: int = strawberry.field(description=VERSION)
-    name: str | None = U
-    description: str | None = U
-    validate_only: bool = False
+    name: str | None = described(NEW_NAME)
+    description: str | None = described(DESCRIPTION)
+    validate_only: bool = validate_only()
 
 
-@strawberry.input
+@strawberry.input(description="A new queue.")
 class QueueCreateInput(TeamCreateInput):
     pass
 
@@ -47,117 +66,143 @@ class QueueUpdateInput(TeamUpdateInput):
     pass
 
 
-@strawberry.input
+CHANNEL = "The channel the work stream's work arrives on."
+
+
+@strawberry.input(description="A new work stream.")
 class WorkStreamCreateInput:
-    name: str
-    channel: Channel
-    business_unit_id: relay.GlobalID | None = None
-    validate_only: bool = False
+    name: str = strawberry.field(description=NAME)
+    channel: Channel = strawberry.field(description=CHANNEL)
+    business_unit_id: relay.GlobalID | None = described(UNIT, None)
+    validate_only: bool = validate_only()
 
 
 @strawberry.input(description=UPDATE)
 class WorkStreamUpdateInput:
-    id: relay.GlobalID
+    id: relay.GlobalID = strawberry.field(description=ID)
     version: int = strawberry.field(description=VERSION)
-    name: str | None = U
-    channel: Channel | None = U
-    validate_only: bool = False
+    name: str | None = described(NEW_NAME)
+    channel: Channel | None = described(CHANNEL)
+    validate_only: bool = validate_only()
+
+
+BASE_STATUS = "The base status it maps to, which decides whether work is offered."
 
 
 @strawberry.input(description="A custom status maps to one of the base statuses.")
 class PresenceStatusCreateInput:
-    name: str
-    base_status: BaseStatus
-    business_unit_id: relay.GlobalID | None = None
-    validate_only: bool = False
+    name: str = strawberry.field(description=NAME)
+    base_status: BaseStatus = strawberry.field(description=BASE_STATUS)
+    business_unit_id: relay.GlobalID | None = described(UNIT, None)
+    validate_only: bool = validate_only()
 
 
 @strawberry.input(description=f"{UPDATE} A base status (isCustom false) keeps its name and base status.")
 class PresenceStatusUpdateInput:
-    id: relay.GlobalID
+    id: relay.GlobalID = strawberry.field(description=ID)
     version: int = strawberry.field(description=VERSION)
-    name: str | None = U
-    base_status: BaseStatus | None = U
-    validate_only: bool = False
+    name: str | None = described(NEW_NAME)
+    base_status: BaseStatus | None = described(BASE_STATUS)
+    validate_only: bool = validate_only()
 
 
-@strawberry.input
+@strawberry.input(description="The routing properties of a user profile.")
 class UserProfileFields:
-    description: str | None = U
-    capacity: int | None = U
-    default_presence_id: relay.GlobalID | None = U
-    queue_ids: list[relay.GlobalID] | None = U
-    work_stream_ids: list[relay.GlobalID] | None = U
-    channel_concurrency: list[ChannelValueInput] | None = strawberry.field(
-        default=U, description="Maximum simultaneous contacts per channel."
+    description: str | None = described(DESCRIPTION)
+    capacity: int | None = described(
+        f"How much work a user may hold at once; null for no limit. {rule(cw.USER_PROFILE, 'capacity')}"
     )
-    validate_only: bool = False
+    default_presence_id: relay.GlobalID | None = described(
+        "The presence status a user starts in (a PresenceStatus ID of the same unit)."
+    )
+    queue_ids: list[relay.GlobalID] | None = described(
+        "The queues the profile's users take work from (Queue IDs of the same unit); replaces the list."
+    )
+    work_stream_ids: list[relay.GlobalID] | None = described(
+        "The work streams the profile's users handle (WorkStream IDs of the same unit); replaces the list."
+    )
+    channel_concurrency: list[ChannelValueInput] | None = described(
+        "Maximum simultaneous contacts per channel. " + rule(cw.USER_PROFILE, "channel_concurrency")
+    )
+    validate_only: bool = validate_only()
 
 
-@strawberry.input
+@strawberry.input(description="A new user profile.")
 class UserProfileCreateInput(UserProfileFields):
-    name: str
-    business_unit_id: relay.GlobalID | None = None
+    name: str = strawberry.field(description=NAME)
+    business_unit_id: relay.GlobalID | None = described(UNIT, None)
 
 
 @strawberry.input(description=UPDATE)
 class UserProfileUpdateInput(UserProfileFields):
-    id: relay.GlobalID
+    id: relay.GlobalID = strawberry.field(description=ID)
     version: int = strawberry.field(description=VERSION)
-    name: str | None = U
+    name: str | None = described(NEW_NAME)
 
 
-@strawberry.input
+@strawberry.input(description="The properties of a skill.")
 class SkillFields:
-    description: str | None = U
-    work_stream_id: relay.GlobalID | None = U
-    active: bool | None = U
-    validate_only: bool = False
+    description: str | None = described(DESCRIPTION)
+    work_stream_id: relay.GlobalID | None = described(
+        "The work stream the skill belongs to (a WorkStream ID of the same unit); null for none."
+    )
+    active: bool | None = described("Whether the skill can be used in routing.")
+    validate_only: bool = validate_only()
 
 
-@strawberry.input
+@strawberry.input(description="A new skill.")
 class SkillCreateInput(SkillFields):
-    name: str
-    business_unit_id: relay.GlobalID | None = None
+    name: str = strawberry.field(description=NAME)
+    business_unit_id: relay.GlobalID | None = described(UNIT, None)
 
 
 @strawberry.input(description=UPDATE)
 class SkillUpdateInput(SkillFields):
-    id: relay.GlobalID
+    id: relay.GlobalID = strawberry.field(description=ID)
     version: int = strawberry.field(description=VERSION)
-    name: str | None = U
+    name: str | None = described(NEW_NAME)
+
+
+def _require(kind: str) -> Any:
+    return described(f"Whether a password must contain {kind}.")
 
 
 @strawberry.input(description="Permissions and password policy; you can grant only permissions you hold.")
 class SecurityProfileFields:
-    description: str | None = U
-    permissions: list[Permission] | None = U
-    password_min_length: int | None = U
-    password_require_uppercase: bool | None = U
-    password_require_lowercase: bool | None = U
-    password_require_digit: bool | None = U
-    password_require_symbol: bool | None = U
-    generate_random_passwords: bool | None = U
-    validate_only: bool = False
+    description: str | None = described(DESCRIPTION)
+    permissions: list[Permission] | None = described(
+        "The permissions the profile grants; replaces the list. You can grant only permissions you hold."
+    )
+    password_min_length: int | None = described(
+        "The shortest password its users may set. " + rule(cw.SECURITY_PROFILE, "password_min_length")
+    )
+    password_require_uppercase: bool | None = _require("an upper-case letter")
+    password_require_lowercase: bool | None = _require("a lower-case letter")
+    password_require_digit: bool | None = _require("a digit")
+    password_require_symbol: bool | None = _require("a symbol")
+    generate_random_passwords: bool | None = described(
+        "Whether passwords are generated and e-mailed instead of typed in."
+    )
+    validate_only: bool = validate_only()
 
 
-@strawberry.input
+@strawberry.input(description="A new security profile.")
 class SecurityProfileCreateInput(SecurityProfileFields):
-    name: str
-    business_unit_id: relay.GlobalID | None = None
+    name: str = strawberry.field(description=NAME)
+    business_unit_id: relay.GlobalID | None = described(UNIT, None)
 
 
 @strawberry.input(description=f"{UPDATE} You can grant only permissions you hold.")
 class SecurityProfileUpdateInput(SecurityProfileFields):
-    id: relay.GlobalID
+    id: relay.GlobalID = strawberry.field(description=ID)
     version: int = strawberry.field(description=VERSION)
-    name: str | None = U
+    name: str | None = described(NEW_NAME)
 
 
-@strawberry.input
+@strawberry.input(description="The object to delete.")
 class DeleteInput:
-    id: relay.GlobalID
-    validate_only: bool = False
+    id: relay.GlobalID = strawberry.field(description="The global ID of the object to delete.")
+    validate_only: bool = validate_only()
 
 
 ID_FIELDS = {
