@@ -17,7 +17,7 @@ from ccgraph.schema.catalog import types as t
 from ccgraph.schema.enums import Permission as PermissionEnum
 from ccgraph.schema.node import decode, decode_id
 from ccgraph.schema.payloads import DeletePayload
-from ccgraph.schema.permissions import requires, signed_in
+from ccgraph.schema.permissions import permission_uses, requires, signed_in
 from ccgraph.schema.relay import Connection, numbered_pages
 from ccgraph.schema.skills import Skill, SkillPayload
 from ccgraph.services.catalog import queries as catalog
@@ -52,8 +52,11 @@ async def list_skills(
     return await paged(info, stmt, catalog.ordering(m.Skill), page, Skill)
 
 
-def permission_catalogue() -> list[t.PermissionInfo]:
-    return [t.PermissionInfo(name=PermissionEnum(p), description=p.description) for p in Permission]
+def permission_catalogue(info: Info) -> list[t.PermissionInfo]:
+    uses = permission_uses(info)
+    return [
+        t.PermissionInfo(name=PermissionEnum(p), description=p.description, **uses[p]) for p in Permission
+    ]
 
 
 def mutations(
@@ -146,7 +149,9 @@ class Query:
     )
     permissions = strawberry.field(
         resolver=permission_catalogue,
-        description="Every permission a security profile can grant.",
+        description="Every permission a security profile can grant, with the mutations, fields and "
+        "types it guards; with `viewer.permissions` (the caller's own), what a front end needs to "
+        "decide what to show.",
         extensions=[signed_in()],
     )
 

@@ -3,7 +3,9 @@
 A field declares `extensions=[requires(Permission.X, ...)]`; Strawberry's PermissionExtension
 prints the directive on the field and calls `has_permission` before the resolver. A type
 declares it through `node.node_type` (from `authority.READ`); the executor checks it wherever
-an object of the type is completed (`read_guard`), whatever field led there.
+an object of the type is completed (`read_guard`), whatever field led there. The same directive
+ends the description of what it guards ("Requires: USERS_VIEW.", `document_permissions`), for
+introspection (which cannot carry schema directives), and feeds the `permissions` catalog.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import strawberry
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_object_type
 from strawberry import UNSET
 from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.schema_directive import Location
 from strawberry.types import Info
 
@@ -83,6 +86,59 @@ class IsAuthenticated(BasePermission):
 
 def signed_in() -> PermissionExtension:
     return PermissionExtension(permissions=[IsAuthenticated()], use_directives=False)
+
+
+# -- documenting: what introspection shows of the directive ------------------------------------
+
+USES = "ccgraph-permission-uses"  # GraphQL schema extension: Permission -> {"mutations": [...], ...}
+
+
+def requires_sentence(directive: RequiresPermission) -> str:
+    """How a description ends on what `directive` guards."""
+    unless = " (the user themselves needs none)" if directive.or_self is True else ""
+    return f"Requires: {', '.join(str(p) for p in directive.permissions)}{unless}."
+
+
+def declared(element: Any) -> RequiresPermission | None:
+    """The `@requiresPermission` a GraphQL object type or field prints, if any."""
+    definition = element.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    directives = getattr(definition, "directives", None) or ()
+    return next((d for d in directives if isinstance(d, RequiresPermission)), None)
+
+
+def document_permissions(schema: GraphQLSchema) -> None:
+    """End the description of every object type and field that prints `@requiresPermission`
+    with the permissions it needs, and record, per permission, the mutations, other fields
+    (`Type.field`) and types it guards (`permission_uses`)."""
+    uses: dict[Permission, dict[str, list[str]]] = {
+        p: {"mutations": [], "fields": [], "types": []} for p in Permission
+    }
+    mutation = schema.mutation_type.name if schema.mutation_type else None
+    for type_ in schema.type_map.values():
+        if not is_object_type(type_) or type_.name.startswith("__"):
+            continue
+        in_mutation = type_.name == mutation
+        guarded = [("types", type_.name, type_)]
+        guarded += [
+            ("mutations", name, field) if in_mutation else ("fields", f"{type_.name}.{name}", field)
+            for name, field in type_.fields.items()
+        ]
+        for kind, name, element in guarded:
+            directive = declared(element)
+            if directive is None:
+                continue
+            sentence = requires_sentence(directive)
+            text = element.description or ""
+            if not text.endswith(sentence):
+                element.description = f"{text.rstrip()} {sentence}".lstrip()
+            for permission in directive.permissions:
+                uses[Permission(permission)][kind].append(name)
+    schema.extensions = {**schema.extensions, USES: uses}
+
+
+def permission_uses(info: Info) -> dict[Permission, dict[str, list[str]]]:
+    """What each permission guards in this schema: {"mutations", "fields", "types"} -> names."""
+    return info.schema._schema.extensions[USES]
 
 
 # -- reading: authorization follows the object, not the path ----------------------------------

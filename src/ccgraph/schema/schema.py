@@ -19,7 +19,7 @@ from ccgraph.execution.planned import GuardedExecutor, PlannedExecutor
 from ccgraph.resolvers import audit, auth, bulk, business_units, catalog, credentials, skills, users
 from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle, coded
 from ccgraph.schema.node import NODE_KINDS, resolve_node, resolve_nodes
-from ccgraph.schema.permissions import mark_read_permissions, signed_in
+from ccgraph.schema.permissions import document_permissions, mark_read_permissions, signed_in
 from ccgraph.schema.users.types import User
 
 
@@ -97,4 +97,5 @@ def build_schema(settings: Settings | None = None) -> Schema:
         execution_context_class=PlannedExecutor if settings.planned_execution else GuardedExecutor,
     )
     mark_read_permissions(built._schema, NODE_KINDS)
+    document_permissions(built._schema)
     return built

@@ -221,6 +221,16 @@ class SecurityProfile(relay.Node):
 class PermissionInfo:
     name: Permission
     description: str
+    mutations: list[str] = strawberry.field(
+        description="The mutations that need it (their names), for a front end to show or hide them."
+    )
+    fields: list[str] = strawberry.field(
+        description="The other fields that need it, as `Type.field` (root lists such as `Query.users` "
+        "among them)."
+    )
+    types: list[str] = strawberry.field(
+        description="The object types it guards: an object of one is read only with the permission."
+    )
 
 
 @strawberry.type
