@@ -1,5 +1,6 @@
 """Inputs of the user queries and mutations, grouped as `User` is read, and their translation into
-what the services take (see services/users/fields.py)."""
+what the services take (see services/users/fields.py). Each input field of a user field is
+described with the rule its check enforces, quoted from the check (`user_field`)."""
 
 from __future__ import annotations
 
@@ -8,179 +9,265 @@ from typing import Any
 import strawberry
 from strawberry import UNSET, relay
 
+from ccgraph.db.models.skills import PROFICIENCY_LEAST, PROFICIENCY_MOST
+from ccgraph.schema.descriptions import VALIDATE, VERSION
 from ccgraph.schema.enums import AccessMode, Channel, DeliveryMode, OrderDirection, PhoneType, UserOrderField
 from ccgraph.schema.node import decode, decode_id
 from ccgraph.services.errors import UserError
 from ccgraph.services.users import queries as users
-from ccgraph.services.users.fields import FIELDS
+from ccgraph.services.users.fields import BY_COLUMN, CUSTOM_FIELD_SLOTS, FIELDS
 
 U = UNSET
 MAX_DIRECT_REPORTS = 1000  # users named by one direct reports call, as many as a bulk call's
+PROFICIENCY = f"From {PROFICIENCY_MOST} (most proficient) to {PROFICIENCY_LEAST} (least)."
+SLOTS = f"{CUSTOM_FIELD_SLOTS.start} to {CUSTOM_FIELD_SLOTS.stop - 1}"
+PASSWORD = (
+    "The new password; it must meet the password policy of the user's security profiles. "
+    "Leave it out when a security profile generates random passwords."
+)
+PASSWORD_CONFIRMATION = "The same password again."
+
+
+def user_field(column: str, about: str, *, required: bool = False) -> Any:
+    """The input field of the user field `column`: omitted, it is left as it is, unless `required`."""
+    description = BY_COLUMN[column].describe(about)
+    return (
+        strawberry.field(description=description)
+        if required
+        else strawberry.field(default=U, description=description)
+    )
 
 
 @strawberry.input(description="A number for one channel, e.g. a refusal timeout in seconds.")
 class ChannelValueInput:
-    channel: Channel
-    value: int
+    channel: Channel = strawberry.field(description="The channel the number is for.")
+    value: int = strawberry.field(description="The number for that channel.")
 
 
-@strawberry.input
+@strawberry.input(description="Where the user sits in the organisation.")
 class UserOrganizationInput:
-    job_title: str | None = U
-    department: str | None = U
-    employee_id: str | None = U
+    job_title: str | None = user_field("job_title", "The user's job title.")
+    department: str | None = user_field("department", "The department the user works in.")
+    employee_id: str | None = user_field("employee_id", "The user's employee number in your HR system.")
 
 
-@strawberry.input
+@strawberry.input(description="The user's personal phone numbers.")
 class ContactDetailsInput:
-    main_phone: str | None = U
-    mobile_phone: str | None = U
-    home_phone: str | None = U
+    main_phone: str | None = user_field("main_phone", "The number to reach the user on first.")
+    mobile_phone: str | None = user_field("mobile_phone", "The user's mobile number.")
+    home_phone: str | None = user_field("home_phone", "The user's home number.")
 
 
-@strawberry.input
+@strawberry.input(description="The user's postal address.")
 class AddressInput:
-    street1: str | None = U
-    street2: str | None = U
-    city: str | None = U
-    state: str | None = U
-    postal_code: str | None = U
-    country: str | None = strawberry.field(default=U, description="ISO 3166-1 alpha-2 code.")
+    street1: str | None = user_field("address_street1", "Street and number.")
+    street2: str | None = user_field("address_street2", "More of the street address: flat, building.")
+    city: str | None = user_field("address_city", "Town or city.")
+    state: str | None = user_field("address_state", "State, county or region.")
+    postal_code: str | None = user_field("address_postal_code", "Postal or ZIP code.")
+    country: str | None = user_field("address_country", "Country.")
 
 
-@strawberry.input
+@strawberry.input(description="The phone the agent answers calls on.")
 class PhoneSettingsInput:
-    type: PhoneType | None = U
-    desk_phone_number: str | None = U
-    auto_accept: bool | None = U
+    type: PhoneType | None = user_field("phone_type", "A softphone in the browser, or a desk phone.")
+    desk_phone_number: str | None = user_field(
+        "desk_phone_number", "The desk phone's number, for a desk phone."
+    )
+    auto_accept: bool | None = user_field("auto_accept_calls", "Whether calls are answered without a click.")
 
 
-@strawberry.input
+@strawberry.input(description="How the user is offered work on each channel.")
 class ChannelSettingsInput:
-    refusal_timeouts: list[ChannelValueInput] | None = U
-    dialing_pattern: str | None = U
-    agent_voice_threshold: int | None = U
-    suppress_ringing: bool | None = U
-    concurrent_chats: int | None = strawberry.field(default=U, description="Single-channel units only.")
-    auto_parked_emails: int | None = strawberry.field(default=U, description="Single-channel units only.")
-    request_contact: bool | None = strawberry.field(default=U, description="Single-channel units only.")
+    refusal_timeouts: list[ChannelValueInput] | None = user_field(
+        "refusal_timeouts", "Seconds an offered contact waits for the user before it is counted as refused."
+    )
+    dialing_pattern: str | None = user_field(
+        "dialing_pattern", "The pattern outgoing numbers are dialled with."
+    )
+    agent_voice_threshold: int | None = user_field(
+        "agent_voice_threshold", "The voice level at which the agent counts as speaking."
+    )
+    suppress_ringing: bool | None = user_field(
+        "suppress_ringing", "Suppress ringing on a personal connection."
+    )
+    concurrent_chats: int | None = user_field("concurrent_chats", "Chats the user handles at the same time.")
+    auto_parked_emails: int | None = user_field(
+        "auto_parked_emails", "E-mails parked for the user automatically."
+    )
+    request_contact: bool | None = user_field(
+        "request_contact", "Whether the user asks for the next contact instead of being offered it."
+    )
 
 
-@strawberry.input(description="Needs the unit's omnichannelSessionHandling (and granularOsh) switch.")
+@strawberry.input(description="How many contacts the user handles at once across channels.")
 class OmnichannelSettingsInput:
-    max_contacts: list[ChannelValueInput] | None = U
-    delivery_mode: DeliveryMode | None = U
-    total_contact_count: int | None = U
+    max_contacts: list[ChannelValueInput] | None = user_field(
+        "osh_max_contacts", "Maximum simultaneous contacts per channel."
+    )
+    delivery_mode: DeliveryMode | None = user_field(
+        "osh_delivery_mode", "How contacts are delivered to the user."
+    )
+    total_contact_count: int | None = user_field(
+        "osh_total_contact_count", "Maximum simultaneous contacts over all channels."
+    )
 
 
-@strawberry.input(description="Needs the unit's wfo switch.")
+@strawberry.input(description="The user's account in the WFO recording system.")
 class WfoRecordingInput:
-    system_domain: str | None = U
-    system_username: str | None = U
-    phones: list[str] | None = U
+    system_domain: str | None = user_field("wfo_system_domain", "The recording system's domain.")
+    system_username: str | None = user_field(
+        "wfo_system_username", "The user's name in the recording system."
+    )
+    phones: list[str] | None = user_field("wfo_phones", "The phone numbers recorded for the user.")
 
 
-@strawberry.input(description="Needs the unit's wfm switch.")
+@strawberry.input(description="How the user hears of WFM schedule changes.")
 class WfmNotificationsInput:
-    email: bool | None = U
-    sms: bool | None = U
-    in_app: bool | None = U
+    email: bool | None = user_field("wfm_notify_email", "By e-mail.")
+    sms: bool | None = user_field("wfm_notify_sms", "By text message.")
+    in_app: bool | None = user_field("wfm_notify_in_app", "In the application.")
 
 
-@strawberry.input
+@strawberry.input(description="The value of one of the business unit's custom user fields.")
 class CustomFieldInput:
-    slot: int = strawberry.field(description="1 to 5.")
-    value: str | None
+    slot: int = strawberry.field(
+        description=f"Which custom field: {SLOTS}, as the business unit labels them."
+    )
+    value: str | None = strawberry.field(
+        description=BY_COLUMN["custom_1"].describe("The value; null clears it.")
+    )
 
 
-@strawberry.input(description="A skill and the user's proficiency in it (1 most, 20 least).")
+@strawberry.input(description="A skill and how proficient the user is in it.")
 class UserSkillInput:
-    skill_id: relay.GlobalID
-    proficiency: int
+    skill_id: relay.GlobalID = strawberry.field(description="The skill.")
+    proficiency: int = strawberry.field(description=PROFICIENCY)
 
 
-@strawberry.input
+@strawberry.input(description="The settings a user can be given; an omitted field is left as it is.")
 class UserFieldsInput:
-    """The settings a user can be given; an omitted field is left as it is (or as it is copied)."""
-
-    team_id: relay.GlobalID | None = U
-    manager_id: relay.GlobalID | None = U
-    security_profile_ids: list[relay.GlobalID] | None = U
-    user_profile_id: relay.GlobalID | None = U
-    timezone: str | None = strawberry.field(default=U, description="IANA time zone, e.g. Europe/London.")
-    country: str | None = strawberry.field(default=U, description="ISO 3166-1 alpha-2 code.")
-    city: str | None = U
-    capacity: int | None = strawberry.field(default=U, description="Null clears it: the profile's applies.")
-    default_presence_id: relay.GlobalID | None = U
-    queue_ids: list[relay.GlobalID] | None = strawberry.field(default=U, description="The user's own queues.")
-    work_stream_ids: list[relay.GlobalID] | None = U
-    access_mode: AccessMode | None = U
-    mailbox: str | None = U
-    max_release_preview: bool | None = U
-    crm_username: str | None = U
-    organization: UserOrganizationInput | None = U
-    contact: ContactDetailsInput | None = U
-    address: AddressInput | None = U
-    phone: PhoneSettingsInput | None = U
-    channel_settings: ChannelSettingsInput | None = U
-    omnichannel: OmnichannelSettingsInput | None = U
-    wfo_recording: WfoRecordingInput | None = U
-    wfm_notifications: WfmNotificationsInput | None = U
-    custom_fields: list[CustomFieldInput] | None = U
-    validate_only: bool = strawberry.field(default=False, description="Check everything; write nothing.")
-
-
-@strawberry.input
-class UserCreateInput(UserFieldsInput):
-    username: str
-    first_name: str
-    last_name: str
-    email: str
-    password: str | None = strawberry.field(
-        default=None, description="Leave empty when the security profile generates random passwords."
+    team_id: relay.GlobalID | None = user_field("team_id", "The team the user belongs to.")
+    manager_id: relay.GlobalID | None = user_field("manager_id", "The user's manager.")
+    security_profile_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=U,
+        description="The security profiles granting the user's permissions; replaces the current ones.",
     )
-    password_confirmation: str | None = None
-    skills: list[UserSkillInput] | None = U
+    user_profile_id: relay.GlobalID | None = user_field(
+        "user_profile_id", "The user profile the user inherits routing settings from."
+    )
+    timezone: str | None = user_field("timezone", "The time zone the user works in.")
+    country: str | None = user_field("country", "The country the user works in.")
+    city: str | None = user_field("city", "The city the user works in.")
+    capacity: int | None = user_field(
+        "capacity", "How much work the user takes at once; null clears it and the user profile's applies."
+    )
+    default_presence_id: relay.GlobalID | None = user_field(
+        "default_presence_id",
+        "The presence the user starts in; null clears it and the user profile's applies.",
+    )
+    queue_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=U, description="The user's own queues, besides the user profile's; replaces the current ones."
+    )
+    work_stream_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=U,
+        description="The user's own work streams, besides the user profile's; replaces the current ones.",
+    )
+    access_mode: AccessMode | None = user_field("access_mode", "The user's client access licence mode.")
+    mailbox: str | None = user_field("mailbox", "The mailbox the user handles e-mails from.")
+    max_release_preview: bool | None = user_field(
+        "max_release_preview", "Whether the user sees MAX release previews."
+    )
+    crm_username: str | None = user_field("crm_username", "The user's name in the integrated CRM.")
+    organization: UserOrganizationInput | None = strawberry.field(
+        default=U, description="Job title, department and employee ID."
+    )
+    contact: ContactDetailsInput | None = strawberry.field(default=U, description="Personal phone numbers.")
+    address: AddressInput | None = strawberry.field(default=U, description="Postal address.")
+    phone: PhoneSettingsInput | None = strawberry.field(
+        default=U, description="The phone the user answers on."
+    )
+    channel_settings: ChannelSettingsInput | None = strawberry.field(
+        default=U, description="How the user is offered work on each channel."
+    )
+    omnichannel: OmnichannelSettingsInput | None = strawberry.field(
+        default=U, description="Omnichannel session handling: contacts at once, per channel and in all."
+    )
+    wfo_recording: WfoRecordingInput | None = strawberry.field(
+        default=U, description="The user's account in the WFO recording system."
+    )
+    wfm_notifications: WfmNotificationsInput | None = strawberry.field(
+        default=U, description="How the user hears of WFM schedule changes."
+    )
+    custom_fields: list[CustomFieldInput] | None = strawberry.field(
+        default=U, description="Custom field values by slot; the slots not listed are left as they are."
+    )
+
+
+@strawberry.input(description="Who a new user is: their identity and first password.")
+class NewUserIdentityInput:
+    username: str = user_field("username", "The name the user signs in with.", required=True)
+    first_name: str = user_field("first_name", "The user's first name.", required=True)
+    last_name: str = user_field("last_name", "The user's last name.", required=True)
+    email: str = user_field("email", "The user's e-mail address.", required=True)
+    password: str | None = strawberry.field(default=None, description=PASSWORD)
+    password_confirmation: str | None = strawberry.field(default=None, description=PASSWORD_CONFIRMATION)
+
+
+@strawberry.input(description="A new user: identity first, then the settings; only identity is required.")
+class UserCreateInput(NewUserIdentityInput, UserFieldsInput):
+    skills: list[UserSkillInput] | None = strawberry.field(
+        default=U, description="The user's skills and proficiencies."
+    )
     business_unit_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="Another unit than your own (needs EXTERNAL_BUSINESS_UNIT_VIEW)."
+        default=None,
+        description="Create the user in another business unit than your own "
+        "(needs EXTERNAL_BUSINESS_UNIT_VIEW).",
     )
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
+
+
+@strawberry.input(description="The user a copy is made from.")
+class CopySourceInput:
+    source_user_id: relay.GlobalID = strawberry.field(description="The user to copy.")
 
 
 @strawberry.input(
     description="A new user like the source: team, security profiles, profile, skills, "
     "routing, channel and phone settings. Identity and credentials are the new user's own."
 )
-class UserCopyInput(UserFieldsInput):
-    source_user_id: relay.GlobalID
-    username: str
-    first_name: str
-    last_name: str
-    email: str
-    password: str | None = None
-    password_confirmation: str | None = None
+class UserCopyInput(CopySourceInput, NewUserIdentityInput, UserFieldsInput):
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
+
+
+@strawberry.input(description="The user an update changes, and their identity.")
+class UserUpdateIdentityInput:
+    id: relay.GlobalID = strawberry.field(description="The user to change.")
+    version: int = strawberry.field(description=VERSION)
+    username: str | None = user_field("username", "The name the user signs in with.")
+    first_name: str | None = user_field("first_name", "The user's first name.")
+    last_name: str | None = user_field("last_name", "The user's last name.")
+    email: str | None = user_field("email", "The user's e-mail address.")
 
 
 @strawberry.input(description="Change only what is given; `version` must be the one last read.")
-class UserUpdateInput(UserFieldsInput):
-    id: relay.GlobalID
-    version: int
-    username: str | None = U
-    first_name: str | None = U
-    last_name: str | None = U
-    email: str | None = U
+class UserUpdateInput(UserUpdateIdentityInput, UserFieldsInput):
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
-@strawberry.input
+@strawberry.input(description="One user, by ID.")
 class UserIdInput:
-    id: relay.GlobalID
-    validate_only: bool = False
+    id: relay.GlobalID = strawberry.field(description="The user.")
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
 @strawberry.input(description="Give the user this profile (replacing any other), or none with null.")
 class UserAssignProfileInput:
-    user_id: relay.GlobalID
-    user_profile_id: relay.GlobalID | None
-    validate_only: bool = False
+    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    user_profile_id: relay.GlobalID | None = strawberry.field(
+        description="The user profile to give, or null for none."
+    )
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
 @strawberry.input(
@@ -189,12 +276,12 @@ class UserAssignProfileInput:
     "`managerId` would change them; all or nothing."
 )
 class UserDirectReportsInput:
-    manager_id: relay.GlobalID
+    manager_id: relay.GlobalID = strawberry.field(description="The manager.")
     user_ids: list[relay.GlobalID] = strawberry.field(
         description=f"At most {MAX_DIRECT_REPORTS}. With Set, the manager's other direct reports "
         "(those you can see) lose this manager."
     )
-    validate_only: bool = strawberry.field(default=False, description="Check everything; write nothing.")
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
 ID_TYPES = {
@@ -237,8 +324,8 @@ def user_values(data: Any) -> tuple[dict[str, Any], list[UserError]]:
             value = list(value or [])
         values[f.column] = value
     for index, custom in enumerate(_walk(data, ("custom_fields",)) or []):
-        if not 1 <= custom.slot <= 5:
-            errors.append(UserError(["customFields", str(index), "slot"], "INVALID", "slot must be 1 to 5"))
+        if custom.slot not in CUSTOM_FIELD_SLOTS:
+            errors.append(UserError(["customFields", str(index), "slot"], "INVALID", f"slot must be {SLOTS}"))
         else:
             values[f"custom_{custom.slot}"] = custom.value
     for key, type_name in LIST_ID_TYPES.items():
@@ -261,8 +348,8 @@ def user_values(data: Any) -> tuple[dict[str, Any], list[UserError]]:
 
 @strawberry.input(description="A custom field, by label, and the value it must have (case-insensitive).")
 class CustomFieldFilter:
-    label: str
-    value: str | None
+    label: str = strawberry.field(description="The custom field's label in the user's business unit.")
+    value: str | None = strawberry.field(description="The value it must have; null for no value.")
 
 
 @strawberry.input(description="Narrow the user list; every given condition must hold.")
@@ -270,9 +357,13 @@ class UserFilter:
     search: str | None = strawberry.field(
         default=None, description="Part of the username, first or last name, or e-mail."
     )
-    enabled: bool | None = None
-    team_id: relay.GlobalID | None = None
-    user_profile_id: relay.GlobalID | None = None
+    enabled: bool | None = strawberry.field(
+        default=None, description="Only enabled, or only disabled, users."
+    )
+    team_id: relay.GlobalID | None = strawberry.field(default=None, description="Members of this team.")
+    user_profile_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Users with this user profile."
+    )
     security_profile_id: relay.GlobalID | None = strawberry.field(
         default=None,
         description="Users holding this security profile.",
@@ -287,16 +378,20 @@ class UserFilter:
     not_skill_id: relay.GlobalID | None = strawberry.field(
         default=None, description="Users without this skill (the 'Add Users' picker)."
     )
-    business_unit_id: relay.GlobalID | None = None
+    business_unit_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Users of this business unit (yours when left out)."
+    )
     custom_fields: list[CustomFieldFilter] | None = strawberry.field(
         default=None, description="Custom fields by their unit's current label; every one must match."
     )
 
 
-@strawberry.input
+@strawberry.input(description="The order of the user list.")
 class UserOrder:
-    field: UserOrderField = UserOrderField.USERNAME
-    direction: OrderDirection = OrderDirection.ASC
+    field: UserOrderField = strawberry.field(default=UserOrderField.USERNAME, description="What to sort by.")
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.ASC, description="Ascending or descending."
+    )
 
 
 def _id(name: str, value: relay.GlobalID | None, type_name: str) -> int | None:

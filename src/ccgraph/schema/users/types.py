@@ -36,11 +36,12 @@ from ccgraph.schema.enums import (
 )
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
-from ccgraph.schema.payloads import FieldChange, changes_field
+from ccgraph.schema.payloads import RESULT, USER_ERRORS, FieldChange, changes_field, payload_description
 from ccgraph.schema.permissions import requires
 from ccgraph.schema.relay import nested_connection, nested_pages, paginated
 from ccgraph.schema.skills import ProficiencyConnection, Skill
 from ccgraph.schema.users.connections import users_field
+from ccgraph.schema.users.inputs import PROFICIENCY
 from ccgraph.services.pagination import PageArgs
 from ccgraph.services.users.effective_settings import RoutingInputs, effective_settings, routable_skills
 from ccgraph.services.users.fields import applies
@@ -68,49 +69,60 @@ EFFECTIVE = (
     WORK_STREAMS,
     Related("profile_work_streams", lambda profile: profile.id, many=True, via=PROFILE),
 )
+WITH_OSH_NULL = "null when the unit uses omnichannel session handling."
 SKILL_LIST = Related("user_skill_list", lambda user: user.id, many=True, when="skills")
 
 
-@strawberry.type(description="Organisation information.")
+@strawberry.type(description="Where the user sits in the organisation.")
 class UserOrganization:
-    job_title: str | None
-    department: str | None
-    employee_id: str | None
+    job_title: str | None = strawberry.field(description="The user's job title.")
+    department: str | None = strawberry.field(description="The department the user works in.")
+    employee_id: str | None = strawberry.field(description="The user's employee number in your HR system.")
 
 
-@strawberry.type(description="Contact details.")
+@strawberry.type(description="The user's personal phone numbers.")
 class ContactDetails:
-    main_phone: str | None
-    mobile_phone: str | None
-    home_phone: str | None
+    main_phone: str | None = strawberry.field(description="The number to reach the user on first.")
+    mobile_phone: str | None = strawberry.field(description="The user's mobile number.")
+    home_phone: str | None = strawberry.field(description="The user's home number.")
 
 
-@strawberry.type
+@strawberry.type(description="The user's postal address.")
 class Address:
-    street1: str | None
-    street2: str | None
-    city: str | None
-    state: str | None
-    postal_code: str | None
+    street1: str | None = strawberry.field(description="Street and number.")
+    street2: str | None = strawberry.field(description="More of the street address: flat, building.")
+    city: str | None = strawberry.field(description="Town or city.")
+    state: str | None = strawberry.field(description="State, county or region.")
+    postal_code: str | None = strawberry.field(description="Postal or ZIP code.")
     country: str | None = strawberry.field(description="ISO 3166-1 alpha-2 code.")
 
 
 @strawberry.type(description="The phone the agent answers on.")
 class PhoneSettings:
-    type: PhoneType
-    desk_phone_number: str | None
-    auto_accept: bool
+    type: PhoneType = strawberry.field(description="A softphone in the browser, or a desk phone.")
+    desk_phone_number: str | None = strawberry.field(description="The desk phone's number, for a desk phone.")
+    auto_accept: bool = strawberry.field(description="Whether calls are answered without a click.")
 
 
 @strawberry.type(description="Channel settings (refusal timeouts, dialing, chats and emails).")
 class ChannelSettings:
     refusal_timeouts: list[ChannelValue] = strawberry.field(description="Seconds, per channel.")
-    dialing_pattern: str | None
-    agent_voice_threshold: int | None
+    dialing_pattern: str | None = strawberry.field(
+        description="The pattern outgoing numbers are dialled with."
+    )
+    agent_voice_threshold: int | None = strawberry.field(
+        description="The voice level at which the agent counts as speaking."
+    )
     suppress_ringing: bool = strawberry.field(description="Suppress ringing on personal connection.")
-    concurrent_chats: int | None
-    auto_parked_emails: int | None
-    request_contact: bool | None
+    concurrent_chats: int | None = strawberry.field(
+        description=f"Chats the user handles at the same time; {WITH_OSH_NULL}"
+    )
+    auto_parked_emails: int | None = strawberry.field(
+        description=f"E-mails parked for the user automatically; {WITH_OSH_NULL}"
+    )
+    request_contact: bool | None = strawberry.field(
+        description="Whether the user asks for the next contact instead of being offered it; " + WITH_OSH_NULL
+    )
 
 
 @strawberry.type(description="Omnichannel session handling, when the business unit enables it.")
@@ -118,60 +130,80 @@ class OmnichannelSettings:
     max_contacts: list[ChannelValue] = strawberry.field(
         description="Maximum simultaneous contacts per channel."
     )
-    delivery_mode: DeliveryMode | None
-    total_contact_count: int | None
+    delivery_mode: DeliveryMode | None = strawberry.field(
+        description="How contacts are delivered to the user; null unless the unit enables granularOsh."
+    )
+    total_contact_count: int | None = strawberry.field(
+        description="Maximum simultaneous contacts over all channels; null unless the unit enables "
+        "granularOsh."
+    )
 
 
-@strawberry.type(description="WFO recording.")
+@strawberry.type(description="The user's account in the WFO recording system.")
 class WfoRecording:
-    system_domain: str | None
-    system_username: str | None
-    phones: list[str]
+    system_domain: str | None = strawberry.field(description="The recording system's domain.")
+    system_username: str | None = strawberry.field(description="The user's name in the recording system.")
+    phones: list[str] = strawberry.field(description="The phone numbers recorded for the user.")
 
 
-@strawberry.type(description="WFM notification settings.")
+@strawberry.type(description="How the user hears of WFM schedule changes.")
 class WfmNotifications:
-    email: bool
-    sms: bool
-    in_app: bool
+    email: bool = strawberry.field(description="By e-mail.")
+    sms: bool = strawberry.field(description="By text message.")
+    in_app: bool = strawberry.field(description="In the application.")
 
 
 @strawberry.type(description="A custom user field with its business unit's current label.")
 class CustomField:
-    slot: int
-    label: str
-    value: str | None
+    slot: int = strawberry.field(description="Which custom field, from 1.")
+    label: str = strawberry.field(description="The field's label in the business unit.")
+    value: str | None = strawberry.field(description="The user's value; null when empty.")
 
 
-@strawberry.type
+@strawberry.type(description="The capacity routing uses for the user.")
 class EffectiveCapacity:
-    value: int | None
-    source: SettingSource | None
+    value: int | None = strawberry.field(
+        description="How much work the user takes at once; null when neither the user nor the profile "
+        "sets it."
+    )
+    source: SettingSource | None = strawberry.field(
+        description="Where the value comes from: the user, or the user profile."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The presence the user starts in, as routing uses it.")
 class EffectivePresence:
-    value: PresenceStatus | None
-    source: SettingSource | None
+    value: PresenceStatus | None = strawberry.field(
+        description="The presence; null when neither the user nor the profile sets one."
+    )
+    source: SettingSource | None = strawberry.field(
+        description="Where the value comes from: the user, or the user profile."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A queue routing offers the user work from.")
 class EffectiveQueue:
-    value: Queue
-    source: SettingSource
+    value: Queue = strawberry.field(description="The queue.")
+    source: SettingSource = strawberry.field(
+        description="Where the value comes from: the user, or the user profile."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A work stream routing offers the user work from.")
 class EffectiveWorkStream:
-    value: WorkStream
-    source: SettingSource
+    value: WorkStream = strawberry.field(description="The work stream.")
+    source: SettingSource = strawberry.field(
+        description="Where the value comes from: the user, or the user profile."
+    )
 
 
 @strawberry.type(description="An active skill routing uses, with the user's proficiency.")
 class EffectiveSkill:
-    value: Skill
-    proficiency: int
-    source: SettingSource
+    value: Skill = strawberry.field(description="The skill.")
+    proficiency: int = strawberry.field(description=PROFICIENCY)
+    source: SettingSource = strawberry.field(
+        description="Where the value comes from: the user, or the user profile."
+    )
 
 
 @strawberry.type(
@@ -179,10 +211,14 @@ class EffectiveSkill:
     "profile's; queues and work streams are the union of both. Each value says its source."
 )
 class EffectiveSettings:
-    capacity: EffectiveCapacity
-    default_presence: EffectivePresence
-    queues: list[EffectiveQueue] | None
-    work_streams: list[EffectiveWorkStream] | None
+    capacity: EffectiveCapacity = strawberry.field(description="The user's capacity, else the profile's.")
+    default_presence: EffectivePresence = strawberry.field(
+        description="The user's default presence, else the profile's."
+    )
+    queues: list[EffectiveQueue] | None = strawberry.field(description="The user's queues and the profile's.")
+    work_streams: list[EffectiveWorkStream] | None = strawberry.field(
+        description="The user's work streams and the profile's."
+    )
     row: strawberry.Private[m.User]
 
     @strawberry.field(
@@ -203,25 +239,31 @@ class EffectiveSettings:
 @strawberry.type(description="An agent, supervisor or administrator.")
 class User(relay.Node):
     id: relay.NodeID[int]
-    username: str
-    first_name: str
-    last_name: str
-    email: str
-    enabled: bool
-    is_master_administrator: bool
+    username: str = strawberry.field(description="The name the user signs in with.")
+    first_name: str = strawberry.field(description="The user's first name.")
+    last_name: str = strawberry.field(description="The user's last name.")
+    email: str = strawberry.field(description="The user's e-mail address.")
+    enabled: bool = strawberry.field(
+        description="Whether the user can sign in; a disabled user keeps their settings."
+    )
+    is_master_administrator: bool = strawberry.field(
+        description="Whether the user is a master administrator, who may do anything."
+    )
     timezone: str = strawberry.field(description="IANA time zone the user works in.")
     country: str | None = strawberry.field(description="ISO 3166-1 alpha-2 code.")
-    city: str | None
+    city: str | None = strawberry.field(description="The city the user works in.")
     capacity: int | None = strawberry.field(
         description="The user's own capacity; null when it is inherited from the user profile."
     )
-    access_mode: AccessMode
-    mailbox: str | None
-    mfa_enabled: bool
+    access_mode: AccessMode = strawberry.field(description="The user's client access licence mode.")
+    mailbox: str | None = strawberry.field(description="The mailbox the user handles e-mails from.")
+    mfa_enabled: bool = strawberry.field(
+        description="Whether signing in asks for a one-time code from an authenticator app."
+    )
     must_change_password: bool = strawberry.field(description="Set after a reset: sign-in leads to a change.")
     version: int = strawberry.field(description="Send it back with an update; a stale one conflicts.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When the user was created.")
+    updated_at: datetime = strawberry.field(description="When the user was last changed.")
     row: strawberry.Private[m.User]
 
     @classmethod
@@ -265,21 +307,21 @@ class User(relay.Node):
         current = info.context.principal.session_id
         return await SESSIONS.value(info, self.row, lambda rows: [Session.from_row(r, current) for r in rows])
 
-    @strawberry.field
+    @strawberry.field(description="First and last name.")
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
-    @strawberry.field
+    @strawberry.field(description="Job title, department and employee ID.")
     def organization(self) -> UserOrganization:
         r = self.row
         return UserOrganization(job_title=r.job_title, department=r.department, employee_id=r.employee_id)
 
-    @strawberry.field
+    @strawberry.field(description="Personal phone numbers.")
     def contact(self) -> ContactDetails:
         r = self.row
         return ContactDetails(main_phone=r.main_phone, mobile_phone=r.mobile_phone, home_phone=r.home_phone)
 
-    @strawberry.field
+    @strawberry.field(description="Postal address.")
     def address(self) -> Address:
         r = self.row
         return Address(
@@ -291,7 +333,7 @@ class User(relay.Node):
             country=r.address_country,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The phone the user answers on.")
     def phone(self) -> PhoneSettings:
         r = self.row
         return PhoneSettings(
@@ -394,21 +436,24 @@ class User(relay.Node):
             ],
         )
 
-    @strawberry.field(metadata=needs(UNIT))
+    @strawberry.field(description="The business unit the user belongs to.", metadata=needs(UNIT))
     def business_unit(self, info: Info) -> BusinessUnit | None:
         return UNIT.get(info, self.row, BusinessUnit.from_row)
 
-    @strawberry.field(metadata=needs(TEAM))
+    @strawberry.field(description="The team the user belongs to.", metadata=needs(TEAM))
     def team(self, info: Info) -> Team | None:
         return TEAM.get(info, self.row, Team.from_row)
 
-    @strawberry.field(metadata=needs(MANAGER))
+    @strawberry.field(description="The user's manager.", metadata=needs(MANAGER))
     def manager(self, info: Info) -> User | None:
         return MANAGER.get(info, self.row, User.from_row)
 
     direct_reports = users_field("direct_reports", "Users whose manager this user is.")
 
-    @strawberry.field(metadata=needs(SECURITY_PROFILES))
+    @strawberry.field(
+        description="The security profiles granting the user's permissions.",
+        metadata=needs(SECURITY_PROFILES),
+    )
     def security_profiles(self, info: Info) -> list[SecurityProfile] | None:
         return SECURITY_PROFILES.get(info, self.row, lambda rows: [SecurityProfile.from_row(r) for r in rows])
 
@@ -465,7 +510,11 @@ class User(relay.Node):
             order_by=order_by,
         )
 
-    @strawberry.field(metadata=needs(*EFFECTIVE, SKILL_LIST))
+    @strawberry.field(
+        description="The capacity, presence, queues, work streams and skills routing uses, "
+        "combining the user's own with the profile's.",
+        metadata=needs(*EFFECTIVE, SKILL_LIST),
+    )
     def effective_settings(self, info: Info) -> EffectiveSettings:
         """Computed now when the page's prefetch brought every input, else after loading them."""
         found = cached_all(info, self.row, EFFECTIVE)
@@ -515,14 +564,16 @@ def _effective(
     )
 
 
-@strawberry.type
+@strawberry.type(description=payload_description("user"))
 class UserPayload:
-    user: User | None
-    user_errors: list[UserError]
+    user: User | None = strawberry.field(description=RESULT)
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
     changes: list[FieldChange] = changes_field()
 
 
-@strawberry.type
+@strawberry.type(description="The result of deleting a user.")
 class UserDeletePayload:
-    deleted_user_id: relay.GlobalID | None
-    user_errors: list[UserError]
+    deleted_user_id: relay.GlobalID | None = strawberry.field(
+        description="The deleted user's ID; null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)

@@ -35,6 +35,11 @@ class Feature(enum.Enum):
         state = "on" if self.needed else "off"
         return f"needs the business unit's feature switch {self.switch} to be {state}"
 
+    @property
+    def rule(self) -> str:
+        """The refusal as a sentence, for the API's descriptions."""
+        return f"Only with the business unit's feature switch {self.switch} {'on' if self.needed else 'off'}."
+
 
 @dataclass(frozen=True, slots=True)
 class UserField:
@@ -48,6 +53,12 @@ class UserField:
     def api_path(self) -> list[str]:
         return [camel(p) for p in self.path]
 
+    def describe(self, about: str) -> str:
+        """The input field's description: `about`, then the rule it is checked by and the switch
+        it needs, both quoted from the check and the switch themselves."""
+        rules = (self.check.rule if self.check else "", self.feature.rule if self.feature else "")
+        return " ".join(part for part in (about, *rules) if part)
+
 
 def camel(name: str) -> str:
     head, *rest = name.split("_")
@@ -55,6 +66,7 @@ def camel(name: str) -> str:
 
 
 F = UserField
+CUSTOM_FIELD_SLOTS = range(1, 6)  # the business unit labels each slot
 FIELDS: tuple[UserField, ...] = (
     # Identity: never copied.
     F("username", ("username",), v.username),
@@ -142,7 +154,7 @@ FIELDS: tuple[UserField, ...] = (
     F("wfm_notify_in_app", ("wfm_notifications", "in_app"), None, Feature.WFM, copied=True),
     F("crm_username", ("crm_username",), v.text(150), Feature.CRM),
     # Custom fields 1-5 (their labels live on the business unit).
-    *(F(f"custom_{slot}", ("custom_fields", str(slot)), v.text(200)) for slot in range(1, 6)),
+    *(F(f"custom_{slot}", ("custom_fields", str(slot)), v.text(200)) for slot in CUSTOM_FIELD_SLOTS),
 )
 BY_COLUMN = {f.column: f for f in FIELDS}
 REQUIRED_ON_CREATE = ("username", "first_name", "last_name", "email")
