@@ -219,8 +219,8 @@ class SecurityProfile(relay.Node):
 
 @strawberry.type(description="One entry of the permission catalogue.")
 class PermissionInfo:
-    name: Permission
-    description: str
+    name: Permission = strawberry.field(description="The permission, as security profiles grant it.")
+    description: str = strawberry.field(description="What it lets its holder do.")
     mutations: list[str] = strawberry.field(
         description="The mutations that need it (their names), for a front end to show or hide them."
     )
