@@ -16,14 +16,20 @@ from ccgraph.schema.node import node_type
 class AuditEvent(relay.Node):
     id: relay.NodeID[int]
     action: str = strawberry.field(description="e.g. user.create, user.update, queue.delete.")
-    actor_username: str | None
-    actor_id: relay.GlobalID | None
+    actor_username: str | None = strawberry.field(
+        description="Who did it, by username when it was done; null for the system."
+    )
+    actor_id: relay.GlobalID | None = strawberry.field(description="Who did it; null for the system.")
     target_type: str
-    target_id: relay.GlobalID | None
+    target_id: relay.GlobalID | None = strawberry.field(
+        description="The object it was done to; null when there is none."
+    )
     target_label: str | None = strawberry.field(description="The target's name when it was written.")
     changes: JSON = strawberry.field(description='{"field": {"before": x, "after": y}}')
-    request_id: str | None
-    created_at: datetime
+    request_id: str | None = strawberry.field(
+        description="The ID of the request that did it (its X-Request-ID), to match logs."
+    )
+    created_at: datetime = strawberry.field(description="When it was done.")
 
     @classmethod
     def from_row(cls, row: m.AuditEvent) -> AuditEvent:
@@ -41,10 +47,10 @@ class AuditEvent(relay.Node):
         )
 
 
-@strawberry.input
+@strawberry.input(description="Narrow the audit trail; every given condition must hold.")
 class AuditEventFilter:
     action: str | None = None
     target_id: relay.GlobalID | None = strawberry.field(default=None, description="Any object's ID.")
-    actor_id: relay.GlobalID | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    actor_id: relay.GlobalID | None = strawberry.field(default=None, description="Done by this user.")
+    since: datetime | None = strawberry.field(default=None, description="Done at or after this time.")
+    until: datetime | None = strawberry.field(default=None, description="Done before this time.")

@@ -9,17 +9,23 @@ import strawberry
 from strawberry import relay
 
 from ccgraph.db import models as m
+from ccgraph.schema.descriptions import VALIDATE
 from ccgraph.schema.errors import UserError
-from ccgraph.schema.payloads import FieldChange, changes_field
+from ccgraph.schema.payloads import USER_ERRORS, FieldChange, changes_field, payload_description
+from ccgraph.schema.users.inputs import PASSWORD, PASSWORD_CONFIRMATION
 
 
 @strawberry.type(description="An access key for a partner integration. The secret is never shown again.")
 class AccessKey(relay.Node):
     id: relay.NodeID[int]
     access_key_id: str = strawberry.field(description="Send it as 'Authorization: AccessKey <id>:<secret>'.")
-    active: bool
-    created_at: datetime
-    last_used_at: datetime | None
+    active: bool = strawberry.field(
+        description="False once deactivated: the key no longer signs requests in."
+    )
+    created_at: datetime = strawberry.field(description="When the key was created.")
+    last_used_at: datetime | None = strawberry.field(
+        description="When a request last used the key; null if none has."
+    )
 
     @classmethod
     def from_row(cls, row: m.AccessKey) -> AccessKey:
@@ -35,11 +41,11 @@ class AccessKey(relay.Node):
 @strawberry.type(description="A signed-in session.")
 class Session(relay.Node):
     id: relay.NodeID[int]
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the session was signed in.")
     last_seen_at: datetime = strawberry.field(description="To the minute.")
-    expires_at: datetime
-    user_agent: str | None
-    ip_address: str | None
+    expires_at: datetime = strawberry.field(description="When the session ends unless it is used again.")
+    user_agent: str | None = strawberry.field(description="The browser or client that signed in.")
+    ip_address: str | None = strawberry.field(description="The address the session signed in from.")
     current: bool = strawberry.field(description="The session this request was made with.")
 
     @classmethod
@@ -55,80 +61,82 @@ class Session(relay.Node):
         )
 
 
-@strawberry.input
+@strawberry.input(description="Set a user's password; they must change it at their next sign-in.")
 class UserPasswordResetInput:
-    user_id: relay.GlobalID
-    password: str | None = strawberry.field(
-        default=None, description="Leave empty when the security profile generates random passwords."
-    )
-    password_confirmation: str | None = None
-    validate_only: bool = False
+    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    password: str | None = strawberry.field(default=None, description=PASSWORD)
+    password_confirmation: str | None = strawberry.field(default=None, description=PASSWORD_CONFIRMATION)
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
-@strawberry.input
+@strawberry.input(description="Change your own password.")
 class ViewerPasswordChangeInput:
-    current_password: str
-    new_password: str
-    new_password_confirmation: str
+    current_password: str = strawberry.field(description="Your password now.")
+    new_password: str = strawberry.field(
+        description="The new password; it must meet your security profiles' password policy."
+    )
+    new_password_confirmation: str = strawberry.field(description=PASSWORD_CONFIRMATION)
 
 
-@strawberry.input
+@strawberry.input(description="Start setting up sign-in with a one-time code from an authenticator app.")
 class ViewerMfaEnrollInput:
     current_password: str = strawberry.field(
         description="Your password: a session alone does not set up a second factor."
     )
 
 
-@strawberry.input
+@strawberry.input(description="Finish setting up the authenticator app by entering the code it shows.")
 class ViewerMfaConfirmInput:
     code: str = strawberry.field(description="The current code from the authenticator app.")
 
 
-@strawberry.input
+@strawberry.input(description="One user, by ID.")
 class UserRefInput:
-    user_id: relay.GlobalID
-    validate_only: bool = False
+    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
-@strawberry.input
+@strawberry.input(description="One access key, by ID.")
 class AccessKeyRefInput:
-    id: relay.GlobalID
-    validate_only: bool = False
+    id: relay.GlobalID = strawberry.field(description="The access key.")
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
-@strawberry.input
+@strawberry.input(description="One session, by ID.")
 class SessionRevokeInput:
-    id: relay.GlobalID
+    id: relay.GlobalID = strawberry.field(description="The session to sign out.")
 
 
-@strawberry.type
+@strawberry.type(description="The authenticator app's secret, to confirm with `viewerMfaConfirm`.")
 class MfaEnrollPayload:
     secret: str | None = strawberry.field(description="For typing in by hand; shown only now.")
     provisioning_uri: str | None = strawberry.field(description="otpauth:// URI, for a QR code.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="A new access key and, this once, its secret.")
 class AccessKeyCreatePayload:
-    access_key: AccessKey | None
+    access_key: AccessKey | None = strawberry.field(description="The new key; null when refused.")
     secret: str | None = strawberry.field(description="Shown once: store it now; it cannot be read again.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description=payload_description("access key"))
 class AccessKeyPayload:
-    access_key: AccessKey | None
-    user_errors: list[UserError]
+    access_key: AccessKey | None = strawberry.field(description="The access key; null when refused.")
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
     changes: list[FieldChange] = changes_field()
 
 
-@strawberry.type
+@strawberry.type(description="The result of signing a session out.")
 class SessionPayload:
-    session: Session | None
-    user_errors: list[UserError]
+    session: Session | None = strawberry.field(description="The session signed out; null when refused.")
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of signing a user out everywhere.")
 class SessionsRevokePayload:
-    revoked_count: int | None
-    user_errors: list[UserError]
+    revoked_count: int | None = strawberry.field(
+        description="How many sessions were signed out; null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)

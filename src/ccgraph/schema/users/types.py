@@ -5,7 +5,7 @@ payloads of the user mutations."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry import relay
@@ -496,8 +496,14 @@ class User(relay.Node):
         self,
         info: Info,
         page: PageArgs,
-        search: str | None = None,
-        order_by: ProficiencyOrder | None = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(description="Only skills whose name or description contains this text."),
+        ] = None,
+        order_by: Annotated[
+            ProficiencyOrder | None,
+            strawberry.argument(description="The order of the skills; by name when left out."),
+        ] = None,
     ) -> ProficiencyConnection[Skill] | None:
         return nested_connection(
             info,
