@@ -156,7 +156,7 @@ async def test_only_the_master_administrator_changes_their_identity_and_credenti
             {"userId": uid, "password": "x" * 14, "passwordConfirmation": "x" * 14},
         ),
         "userMfaClear": ("UserRefInput", {"userId": uid}),
-        "accessKeyCreate": ("UserRefInput", {"userId": uid}),
+        "accessKeyCreate": ("AccessKeyCreateInput", {"userId": uid}),
         "userDisable": ("UserIdInput", {"id": uid}),
     }
     for name, (input_type, value) in refused.items():

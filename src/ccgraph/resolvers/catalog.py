@@ -1,7 +1,7 @@
 """The named objects of a unit's catalog: their root connections, and create, update and
 delete for every kind from one factory; the root fields of this domain."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -27,13 +27,38 @@ from ccgraph.services.pagination import PageArgs
 P = Permission
 
 
+UnitArgument = Annotated[
+    relay.GlobalID | None,
+    strawberry.argument(
+        description="The business unit whose objects to list; the caller's own when omitted. "
+        "Another unit's list is empty without EXTERNAL_BUSINESS_UNIT_VIEW."
+    ),
+]
+
+
+def _unit(business_unit_id: relay.GlobalID | None) -> int | None:
+    return (
+        None if business_unit_id is None else decode_id("businessUnitId", business_unit_id, "BusinessUnit")[1]
+    )
+
+
 def catalog_connection(model: Any, node: Any, permission: Permission, description: str) -> Any:
     @numbered_pages
-    async def resolve(info: Info, page: PageArgs, search: str | None = None) -> Connection[node]:
-        stmt = catalog.catalog_query(model, info.context.principal, search)
+    async def resolve(
+        info: Info, page: PageArgs, search: str | None = None, business_unit_id: UnitArgument = None
+    ) -> Connection[node]:
+        stmt = catalog.catalog_query(model, info.context.principal, search, _unit(business_unit_id))
         return await paged(info, stmt, catalog.ordering(model), page, node)
 
     return strawberry.field(resolver=resolve, description=description, extensions=[requires(permission)])
+
+
+@numbered_pages
+async def list_business_units(
+    info: Info, page: PageArgs, search: str | None = None
+) -> Connection[BusinessUnit]:
+    stmt = catalog.business_units_query(info.context.principal, search)
+    return await paged(info, stmt, catalog.ordering(m.BusinessUnit), page, BusinessUnit)
 
 
 @numbered_pages
@@ -42,13 +67,14 @@ async def list_skills(
     page: PageArgs,
     search: str | None = None,
     not_assigned_to_user_id: relay.GlobalID | None = None,
+    business_unit_id: UnitArgument = None,
 ) -> Connection[Skill]:
     user_id = (
         None
         if not_assigned_to_user_id is None
         else decode_id("notAssignedToUserId", not_assigned_to_user_id, "User")[1]
     )
-    stmt = catalog.skills_query(info.context.principal, search, user_id)
+    stmt = catalog.skills_query(info.context.principal, search, user_id, _unit(business_unit_id))
     return await paged(info, stmt, catalog.ordering(m.Skill), page, Skill)
 
 
@@ -141,11 +167,10 @@ class Query:
     security_profiles = catalog_connection(
         m.SecurityProfile, t.SecurityProfile, P.SECURITY_PROFILES_VIEW, "Security profiles."
     )
-    business_units = catalog_connection(
-        m.BusinessUnit,
-        BusinessUnit,
-        P.BUSINESS_UNITS_VIEW,
-        "Business units: the caller's own, or all with EXTERNAL_BUSINESS_UNIT_VIEW.",
+    business_units = strawberry.field(
+        resolver=list_business_units,
+        extensions=[requires(P.BUSINESS_UNITS_VIEW)],
+        description="Business units: the caller's own, or all with EXTERNAL_BUSINESS_UNIT_VIEW.",
     )
     permissions = strawberry.field(
         resolver=permission_catalogue,

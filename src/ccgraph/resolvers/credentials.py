@@ -103,7 +103,7 @@ async def user_mfa_clear(info: Info, input: c.UserRefInput) -> UserPayload:
     )
 
 
-async def access_key_create(info: Info, input: c.UserRefInput) -> c.AccessKeyCreatePayload:
+async def access_key_create(info: Info, input: c.AccessKeyCreateInput) -> c.AccessKeyCreatePayload:
     errors: list = []
     user_id = decode(["userId"], input.user_id, "User", errors)
 

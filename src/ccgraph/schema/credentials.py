@@ -96,6 +96,12 @@ class UserRefInput:
     validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
+@strawberry.input(description="The user to create an access key for.")
+class AccessKeyCreateInput:
+    user_id: relay.GlobalID = strawberry.field(description="The user the key signs in as.")
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
+
+
 @strawberry.input(description="One access key, by ID.")
 class AccessKeyRefInput:
     id: relay.GlobalID = strawberry.field(description="The access key.")

@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from ccgraph.db import models as m
 from ccgraph.execution.prefetch import Related, needs
-from ccgraph.schema.catalog.types import VERSION, WorkStream
+from ccgraph.schema.catalog.types import VERSION, WorkStream, business_unit_field, catalog_values
 from ccgraph.schema.enums import ProficiencyOrder
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
@@ -41,15 +41,15 @@ class Skill(relay.Node):
     active: bool
     version: int = strawberry.field(description=VERSION)
     work_stream_id: strawberry.Private[int | None]
+    business_unit_id: strawberry.Private[int]
+    business_unit = business_unit_field()
 
     @classmethod
     def from_row(cls, row: m.Skill) -> Skill:
         return cls(
-            id=row.id,
-            name=row.name,
+            **catalog_values(row),
             description=row.description,
             active=row.active,
-            version=row.version,
             work_stream_id=row.work_stream_id,
         )
 

@@ -4,6 +4,8 @@ schema/skills.py)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated, Any
+
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
@@ -17,7 +19,32 @@ from ccgraph.schema.node import node_type
 from ccgraph.schema.payloads import FieldChange, changes_field
 from ccgraph.schema.users.connections import users_field
 
+if TYPE_CHECKING:
+    from ccgraph.schema.business_units import BusinessUnit
+
+LazyBusinessUnit = Annotated["BusinessUnit", strawberry.lazy("ccgraph.schema.business_units")]
+
 VERSION = "Send it back with an update; a stale one conflicts."
+UNIT = Related("business_unit", lambda named: named.business_unit_id)
+
+
+def catalog_values(row: Any) -> dict[str, Any]:
+    """What every catalog object reads alike from its row."""
+    return {"business_unit_id": row.business_unit_id, "id": row.id, "name": row.name, "version": row.version}
+
+
+def business_unit_field() -> Any:
+    """`businessUnit` of a catalog object: where it belongs, to tell apart same-named objects of
+    several units. A BusinessUnit reads as it does wherever it is reached (BUSINESS_UNITS_VIEW)."""
+
+    def resolve(root: Any, info: Info) -> LazyBusinessUnit | None:
+        from ccgraph.schema.business_units import BusinessUnit
+
+        return UNIT.get(info, root, BusinessUnit.from_row)
+
+    return strawberry.field(
+        resolver=resolve, description="The business unit the object belongs to.", metadata=needs(UNIT)
+    )
 
 
 @node_type(m.Queue, "queue")
@@ -28,9 +55,15 @@ class Queue(relay.Node):
     description: str
     version: int = strawberry.field(description=VERSION)
 
+    business_unit_id: strawberry.Private[int]
+    business_unit = business_unit_field()
+
     @classmethod
     def from_row(cls, row: m.Queue) -> Queue:
-        return cls(id=row.id, name=row.name, description=row.description, version=row.version)
+        return cls(
+            **catalog_values(row),
+            description=row.description,
+        )
 
 
 @node_type(m.WorkStream, "work_stream")
@@ -41,9 +74,15 @@ class WorkStream(relay.Node):
     channel: Channel
     version: int = strawberry.field(description=VERSION)
 
+    business_unit_id: strawberry.Private[int]
+    business_unit = business_unit_field()
+
     @classmethod
     def from_row(cls, row: m.WorkStream) -> WorkStream:
-        return cls(id=row.id, name=row.name, channel=row.channel, version=row.version)
+        return cls(
+            **catalog_values(row),
+            channel=row.channel,
+        )
 
 
 @node_type(m.PresenceStatus, "presence_status")
@@ -57,14 +96,15 @@ class PresenceStatus(relay.Node):
     )
     version: int = strawberry.field(description=VERSION)
 
+    business_unit_id: strawberry.Private[int]
+    business_unit = business_unit_field()
+
     @classmethod
     def from_row(cls, row: m.PresenceStatus) -> PresenceStatus:
         return cls(
-            id=row.id,
-            name=row.name,
+            **catalog_values(row),
             base_status=row.base_status,
             is_custom=row.is_custom,
-            version=row.version,
         )
 
 
@@ -97,9 +137,15 @@ class Team(relay.Node):
     description: str
     version: int = strawberry.field(description=VERSION)
 
+    business_unit_id: strawberry.Private[int]
+    business_unit = business_unit_field()
+
     @classmethod
     def from_row(cls, row: m.Team) -> Team:
-        return cls(id=row.id, name=row.name, description=row.description, version=row.version)
+        return cls(
+            **catalog_values(row),
+            description=row.description,
+        )
 
     users = users_field("team_users", "The team's members.")
 
@@ -137,15 +183,16 @@ class UserProfile(relay.Node):
     version: int = strawberry.field(description=VERSION)
     default_presence_id: strawberry.Private[int | None]
 
+    business_unit_id: strawberry.Private[int]
+    business_unit = business_unit_field()
+
     @classmethod
     def from_row(cls, row: m.UserProfile) -> UserProfile:
         return cls(
-            id=row.id,
-            name=row.name,
+            **catalog_values(row),
             description=row.description,
             capacity=row.capacity,
             channel_concurrency=channel_values(row.channel_concurrency),
-            version=row.version,
             default_presence_id=row.default_presence_id,
         )
 
@@ -193,11 +240,13 @@ class SecurityProfile(relay.Node):
     password_policy: PasswordPolicy
     version: int = strawberry.field(description=VERSION)
 
+    business_unit_id: strawberry.Private[int]
+    business_unit = business_unit_field()
+
     @classmethod
     def from_row(cls, row: m.SecurityProfile) -> SecurityProfile:
         return cls(
-            id=row.id,
-            name=row.name,
+            **catalog_values(row),
             description=row.description,
             permissions=sorted(
                 (PermissionValue(p) for p in row.permissions if p in PermissionValue.__members__),
@@ -211,7 +260,6 @@ class SecurityProfile(relay.Node):
                 require_symbol=row.password_require_symbol,
                 generate_random_passwords=row.generate_random_passwords,
             ),
-            version=row.version,
         )
 
     users = users_field("security_profile_users", "Users who hold this security profile.")

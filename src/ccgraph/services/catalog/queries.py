@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 
 from ccgraph.auth.principal import Principal
 from ccgraph.db import models as m
@@ -18,18 +18,31 @@ def ordering(model: Any) -> Ordering:
     return Ordering((model.name, model.id))
 
 
-def catalog_query(
-    model: Any, principal: Principal, search: str | None = None, business_unit_id: int | None = None
-) -> Select[Any]:
+def _named(model: Any, unit_column: Any, principal: Principal, search: str | None) -> Select[Any]:
     """Everything of `model` the principal may see, optionally narrowed by a name search."""
-    unit_column = model.id if model is m.BusinessUnit else model.business_unit_id
     stmt = select(model).where(visible(principal, unit_column))
-    if business_unit_id is not None:
-        stmt = stmt.where(unit_column == business_unit_id)
     if search and search.strip():
         columns = [model.name] + ([model.description] if hasattr(model, "description") else [])
         stmt = stmt.where(contains_ci(search, *columns))
     return stmt
+
+
+def business_units_query(principal: Principal, search: str | None = None) -> Select[Any]:
+    """The principal's own unit, or every unit with EXTERNAL_BUSINESS_UNIT_VIEW."""
+    return _named(m.BusinessUnit, m.BusinessUnit.id, principal, search)
+
+
+def catalog_query(
+    model: Any,
+    principal: Principal,
+    search: str | None = None,
+    business_unit_id: int | ColumnElement[int] | None = None,
+) -> Select[Any]:
+    """The objects of one business unit: `business_unit_id`, else the principal's own (a list
+    never mixes units, whose objects share names: "Available" in each). A unit the principal may
+    not see gives nothing, as `users(filter: {businessUnitId})` does."""
+    unit = principal.business_unit_id if business_unit_id is None else business_unit_id
+    return _named(model, model.business_unit_id, principal, search).where(model.business_unit_id == unit)
 
 
 def skills_query(
@@ -38,13 +51,13 @@ def skills_query(
     not_assigned_to_user_id: int | None = None,
     business_unit_id: int | None = None,
 ) -> Select[Any]:
-    stmt = catalog_query(m.Skill, principal, search, business_unit_id)
-    if not_assigned_to_user_id is not None:
-        # The "Add Skills" picker: skills of the user's own unit they do not have yet.
-        unit = select(m.User.business_unit_id).where(m.User.id == not_assigned_to_user_id).scalar_subquery()
-        stmt = stmt.where(m.Skill.business_unit_id == unit).where(
-            ~select(m.UserSkill.skill_id)
-            .where(m.UserSkill.skill_id == m.Skill.id, m.UserSkill.user_id == not_assigned_to_user_id)
-            .exists()
-        )
-    return stmt
+    if not_assigned_to_user_id is None:
+        return catalog_query(m.Skill, principal, search, business_unit_id)
+    # The "Add Skills" picker: skills of the user's own unit they do not have yet.
+    unit = select(m.User.business_unit_id).where(m.User.id == not_assigned_to_user_id).scalar_subquery()
+    stmt = catalog_query(m.Skill, principal, search, unit if business_unit_id is None else business_unit_id)
+    return stmt.where(m.Skill.business_unit_id == unit).where(
+        ~select(m.UserSkill.skill_id)
+        .where(m.UserSkill.skill_id == m.Skill.id, m.UserSkill.user_id == not_assigned_to_user_id)
+        .exists()
+    )
