@@ -214,7 +214,10 @@ class NewUserIdentityInput:
     password_confirmation: str | None = strawberry.field(default=None, description=PASSWORD_CONFIRMATION)
 
 
-@strawberry.input(description="A new user: identity first, then the settings; only identity is required.")
+@strawberry.input(
+    description="A new user. Only the username, names and e-mail are required; "
+    "the settings can be given now or later."
+)
 class UserCreateInput(NewUserIdentityInput, UserFieldsInput):
     skills: list[UserSkillInput] | None = strawberry.field(
         default=U, description="The user's skills and proficiencies."
