@@ -236,7 +236,7 @@ async def test_upsert_updates_known_users_and_creates_new_ones(admin_api, db):
     changed = rows(3)
     changed[0][9] = "55"
     data = await upload(admin_api, csv_bytes([HEADER, *changed]), mode="UPSERT")
-    assert [r["action"] for r in data["results"]] == ["updated", "unchanged", "created"]
+    assert [r["action"] for r in data["results"]] == ["UPDATED", "UNCHANGED", "CREATED"]
 
 
 async def test_template_carries_the_units_labels(admin_api, db):

@@ -130,8 +130,8 @@ async def test_a_file_mails_a_password_under_a_random_profile_and_flags_a_reset_
     data = await upload(admin_api, rows)
     assert data["userErrors"] == []
     assert [(r["action"], r["user"], r["passwordResetNeeded"]) for r in data["results"]] == [
-        ("created", {"username": "filed1", "mustChangePassword": True}, False),
-        ("created", {"username": "filed2", "mustChangePassword": False}, True),
+        ("CREATED", {"username": "filed1", "mustChangePassword": True}, False),
+        ("CREATED", {"username": "filed2", "mustChangePassword": False}, True),
     ]
     await signs_in_once(admin_api, db, "filed1")
     assert "filed2@example.com" not in await outbox(db)

@@ -423,8 +423,8 @@ async def test_delete_logs_the_user_out_and_the_audit_keeps_the_record(admin_api
         {"t": user["id"]},
     )
     assert [e["node"] for e in trail["auditEvents"]["edges"]] == [
-        {"action": "user.delete", "targetLabel": "gilda.moss", "actorUsername": "admin"},
-        {"action": "user.create", "targetLabel": "gilda.moss", "actorUsername": "admin"},
+        {"action": "USER_DELETE", "targetLabel": "gilda.moss", "actorUsername": "admin"},
+        {"action": "USER_CREATE", "targetLabel": "gilda.moss", "actorUsername": "admin"},
     ]
 
 

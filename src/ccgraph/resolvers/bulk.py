@@ -19,6 +19,7 @@ from ccgraph.schema.permissions import requires
 from ccgraph.schema.users.inputs import UserFilter, user_filter, user_values
 from ccgraph.schema.users.types import User
 from ccgraph.services.bulk import columns, imports, tables
+from ccgraph.services.errors import ErrorCode
 from ccgraph.services.errors import UserError as ServiceError
 from ccgraph.services.users import checks, lifecycle
 from ccgraph.services.users import queries as user_queries
@@ -152,10 +153,10 @@ def _import_payload(
         results=[
             b.ImportRowResult(
                 row=r.row,
-                action=None if r.errors else r.action,
+                action=None if r.errors or r.action is None else b.ImportAction(r.action),
                 user=User.from_row(r.user) if r.user is not None and not r.errors else None,
                 password_reset_needed=r.password_reset_needed,
-                errors=[b.ImportError(column=c, code=code, message=msg) for c, code, msg in r.errors],
+                errors=[b.ImportError(column=c, code=ErrorCode(k), message=msg) for c, k, msg in r.errors],
                 audited=written.changes_of("User", r.user.id) if r.user is not None and not r.errors else {},
             )
             for r in rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import strawberry
@@ -16,6 +17,7 @@ from ccgraph.schema.users.inputs import UserCreateInput, UserUpdateInput
 from ccgraph.schema.users.types import User
 from ccgraph.services.bulk.imports import ImportMode
 from ccgraph.services.bulk.tables import FileFormat
+from ccgraph.services.errors import ErrorCode
 
 described(
     FileFormat,
@@ -32,6 +34,25 @@ described(
     },
 )
 UNIT = "The business unit the new users join, when not your own (needs EXTERNAL_BUSINESS_UNIT_VIEW)."
+
+
+class ImportAction(enum.StrEnum):
+    """What an import did with a row (the services' words: "created"...)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+described(
+    ImportAction,
+    "What an import did with a row that it accepted.",
+    {
+        ImportAction.CREATED: "A new user was created.",
+        ImportAction.UPDATED: "An existing user (same username) was changed.",
+        ImportAction.UNCHANGED: "An existing user already had these values: nothing was written.",
+    },
+)
 ATOMIC = "true: one bad row and nothing is written. false: the good rows are, the bad ones reported."
 MAX_ROWS = 1000
 
@@ -98,14 +119,14 @@ class UsersPayload:
 @strawberry.type(description="A problem with one cell or row of a file.")
 class ImportError:
     column: str | None = strawberry.field(description="The column's header; null for the row as a whole.")
-    code: str
+    code: ErrorCode = strawberry.field(description="What kind of problem it is, for a program to act on.")
     message: str = strawberry.field(description="What is wrong, for a person to read.")
 
 
 @strawberry.type(description="What became of one row of the file.")
 class ImportRowResult:
     row: int = strawberry.field(description="The row number in the file; the header is row 1.")
-    action: str | None = strawberry.field(description="created, updated or unchanged; null when refused.")
+    action: ImportAction | None = strawberry.field(description="What was done with it; null when refused.")
     user: User | None = strawberry.field(description=ROW_USER)
     password_reset_needed: bool = strawberry.field(description=PASSWORD_RESET_NEEDED)
     errors: list[ImportError] = strawberry.field(

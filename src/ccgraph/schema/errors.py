@@ -9,18 +9,26 @@ import strawberry
 from graphql import GraphQLError
 
 from ccgraph.enums import Permission
+from ccgraph.schema.enums import described
 from ccgraph.services import errors
+from ccgraph.services.errors import ERROR_CODE_DESCRIPTIONS, ErrorCode
+
+described(
+    ErrorCode,
+    "Why an input was refused: a stable code to branch on (the message is for people).",
+    ERROR_CODE_DESCRIPTIONS,
+)
 
 
 @strawberry.type(description="A problem with the input that the caller can fix.")
 class UserError:
     field: list[str] | None = strawberry.field(description="Path to the input field at fault.")
-    code: str
+    code: ErrorCode
     message: str
 
     @classmethod
     def from_service(cls, error: errors.UserError) -> UserError:
-        return cls(field=error.field, code=error.code, message=error.message)
+        return cls(field=error.field, code=ErrorCode(error.code), message=error.message)
 
     @classmethod
     def many(cls, found: Iterable[errors.UserError]) -> list[UserError]:

@@ -4,6 +4,7 @@ and after, in the same transaction as the change. Secrets never enter it."""
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +20,123 @@ from ccgraph.services.scope import visible
 from ccgraph.services.writes import Actor, note_change
 
 AUDIT_ORDER = Ordering((m.AuditEvent.id,), descending=True)
+
+
+class AuditAction(enum.StrEnum):
+    """Every action the services record, as stored ("user.create"): `<target>.<verb>`."""
+
+    USER_CREATE = "user.create"
+    USER_COPY = "user.copy"
+    USER_UPDATE = "user.update"
+    USER_ENABLE = "user.enable"
+    USER_DISABLE = "user.disable"
+    USER_DELETE = "user.delete"
+    USER_ASSIGN_PROFILE = "user.assignProfile"
+    USER_PASSWORD_RESET = "user.passwordReset"
+    USER_MFA_CLEAR = "user.mfaClear"
+    USER_SESSIONS_REVOKE_ALL = "user.sessionsRevokeAll"
+    USER_SKILLS_ADD = "user.skillsAdd"
+    USER_SKILLS_SET_PROFICIENCY = "user.skillsSetProficiency"
+    USER_SKILLS_REMOVE = "user.skillsRemove"
+    VIEWER_PASSWORD_CHANGE = "viewer.passwordChange"
+    VIEWER_MFA_ENROLL = "viewer.mfaEnroll"
+    VIEWER_MFA_CONFIRM = "viewer.mfaConfirm"
+    SESSION_REVOKE = "session.revoke"
+    ACCESS_KEY_CREATE = "accessKey.create"
+    ACCESS_KEY_DEACTIVATE = "accessKey.deactivate"
+    ACCESS_KEY_DELETE = "accessKey.delete"
+    BUSINESS_UNIT_CREATE = "businessUnit.create"
+    BUSINESS_UNIT_UPDATE = "businessUnit.update"
+    BUSINESS_UNIT_SETTINGS_UPDATE = "businessUnit.settingsUpdate"
+    BUSINESS_UNIT_CUSTOM_FIELDS_UPDATE = "businessUnit.customFieldsUpdate"
+    TEAM_CREATE = "team.create"
+    TEAM_UPDATE = "team.update"
+    TEAM_DELETE = "team.delete"
+    QUEUE_CREATE = "queue.create"
+    QUEUE_UPDATE = "queue.update"
+    QUEUE_DELETE = "queue.delete"
+    WORK_STREAM_CREATE = "workStream.create"
+    WORK_STREAM_UPDATE = "workStream.update"
+    WORK_STREAM_DELETE = "workStream.delete"
+    PRESENCE_STATUS_CREATE = "presenceStatus.create"
+    PRESENCE_STATUS_UPDATE = "presenceStatus.update"
+    PRESENCE_STATUS_DELETE = "presenceStatus.delete"
+    USER_PROFILE_CREATE = "userProfile.create"
+    USER_PROFILE_UPDATE = "userProfile.update"
+    USER_PROFILE_DELETE = "userProfile.delete"
+    SKILL_CREATE = "skill.create"
+    SKILL_UPDATE = "skill.update"
+    SKILL_DELETE = "skill.delete"
+    SKILL_USERS_ADD = "skill.usersAdd"
+    SKILL_USERS_SET_PROFICIENCY = "skill.usersSetProficiency"
+    SKILL_USERS_REMOVE = "skill.usersRemove"
+    SECURITY_PROFILE_CREATE = "securityProfile.create"
+    SECURITY_PROFILE_UPDATE = "securityProfile.update"
+    SECURITY_PROFILE_DELETE = "securityProfile.delete"
+
+    @property
+    def description(self) -> str:
+        target, verb = self.value.split(".")
+        special = _ACTION_DESCRIPTIONS.get(self)
+        if special:
+            return special
+        return f"{_a(target).capitalize()} was {_VERBED[verb]}."
+
+
+def _a(type_name: str) -> str:
+    """ "accessKey" or "AccessKey" -> "an access key"."""
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", type_name).lower()
+    return f"{'an' if words[0] in 'aeio' else 'a'} {words}"
+
+
+_VERBED = {"create": "created", "update": "updated", "delete": "deleted"}
+_ACTION_DESCRIPTIONS: dict[AuditAction, str] = {
+    AuditAction.USER_COPY: "A user was created as a copy of another.",
+    AuditAction.USER_ENABLE: "A user was enabled.",
+    AuditAction.USER_DISABLE: "A user was disabled (and signed out everywhere).",
+    AuditAction.USER_ASSIGN_PROFILE: "A user profile or security profile was assigned to users.",
+    AuditAction.USER_PASSWORD_RESET: "A user's password was reset by an administrator.",
+    AuditAction.USER_MFA_CLEAR: "A user's MFA secret was cleared by an administrator.",
+    AuditAction.USER_SESSIONS_REVOKE_ALL: "All of a user's sessions were revoked.",
+    AuditAction.USER_SKILLS_ADD: "Skills were added to a user.",
+    AuditAction.USER_SKILLS_SET_PROFICIENCY: "A user's skill proficiencies were changed.",
+    AuditAction.USER_SKILLS_REMOVE: "Skills were removed from a user.",
+    AuditAction.VIEWER_PASSWORD_CHANGE: "A user changed their own password.",
+    AuditAction.VIEWER_MFA_ENROLL: "A user started enrolling in MFA.",
+    AuditAction.VIEWER_MFA_CONFIRM: "A user confirmed their MFA enrollment.",
+    AuditAction.SESSION_REVOKE: "A user's session was revoked.",
+    AuditAction.ACCESS_KEY_DEACTIVATE: "An access key was deactivated.",
+    AuditAction.BUSINESS_UNIT_SETTINGS_UPDATE: "A business unit's settings (feature switches) were changed.",
+    AuditAction.BUSINESS_UNIT_CUSTOM_FIELDS_UPDATE: "A business unit's custom user fields were renamed.",
+    AuditAction.SKILL_USERS_ADD: "Users were given a skill.",
+    AuditAction.SKILL_USERS_SET_PROFICIENCY: "Users' proficiencies in a skill were changed.",
+    AuditAction.SKILL_USERS_REMOVE: "A skill was removed from users.",
+}
+
+
+class AuditTargetType(enum.StrEnum):
+    """The kinds of object an audit event is about, as stored: the GraphQL type's name."""
+
+    USER = "User"
+    ACCESS_KEY = "AccessKey"
+    BUSINESS_UNIT = "BusinessUnit"
+    TEAM = "Team"
+    QUEUE = "Queue"
+    WORK_STREAM = "WorkStream"
+    PRESENCE_STATUS = "PresenceStatus"
+    USER_PROFILE = "UserProfile"
+    SKILL = "Skill"
+    SECURITY_PROFILE = "SecurityProfile"
+
+    @property
+    def description(self) -> str:
+        return f"The event is about {_a(self.value)}."
+
+
+def _checked(action: str, target: Any) -> tuple[str, str]:
+    """The action and target type to store, refused loudly when the enums do not name them (a
+    value the schema could not show)."""
+    return AuditAction(action).value, AuditTargetType(type(target).__name__).value
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -58,12 +176,13 @@ def record(
     changes: dict[str, Any] | None = None,
     label: str | None = None,
 ) -> m.AuditEvent:
+    action, target_type = _checked(action, target)
     event = m.AuditEvent(
         business_unit_id=business_unit_id,
         actor_user_id=actor.principal.user_id,
         actor_username=actor.principal.username,
         action=action,
-        target_type=type(target).__name__,
+        target_type=target_type,
         target_id=getattr(target, "id", None),
         target_label=label if label is not None else _label(target),
         changes=changes or {},
@@ -86,8 +205,8 @@ async def record_many(
             "business_unit_id": unit_id,
             "actor_user_id": actor.principal.user_id,
             "actor_username": actor.principal.username,
-            "action": action,
-            "target_type": type(target).__name__,
+            "action": checked[0],
+            "target_type": checked[1],
             "target_id": getattr(target, "id", None),
             "target_label": _label(target),
             "changes": changes,
@@ -95,6 +214,7 @@ async def record_many(
             "created_at": now,
         }
         for target, unit_id, changes in entries
+        for checked in [_checked(action, target)]
     ]
     await session.execute(insert(m.AuditEvent), rows)
     for target, _, changes in entries:
