@@ -3,7 +3,7 @@ with its extensions and executor."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -21,6 +21,16 @@ from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle, coded
 from ccgraph.schema.node import NODE_KINDS, resolve_node, resolve_nodes
 from ccgraph.schema.permissions import document_permissions, mark_read_permissions, signed_in
 from ccgraph.schema.users.types import User
+from ccgraph.services.pagination import MAX_PAGE_SIZE
+
+DESCRIPTION = (
+    "ccgraph administers a contact centre's users and routing catalog (teams, queues, work streams, "
+    "presence statuses, skills, user and security profiles) per business unit. Sign in with `login`, "
+    "send 'Authorization: Bearer <token>', and start from `viewer`."
+)
+
+
+IDS = f"Global IDs, at most {MAX_PAGE_SIZE}."
 
 
 @strawberry.type
@@ -36,7 +46,9 @@ class Root:
         return User.from_row(row) if row else None
 
     @strawberry.field(description="Any object by its global ID.", extensions=[signed_in()])
-    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+    async def node(
+        self, info: Info, id: Annotated[relay.GlobalID, strawberry.argument(description="A global ID.")]
+    ) -> relay.Node | None:
         return await resolve_node(info, "id", id)
 
     @strawberry.field(
@@ -44,12 +56,19 @@ class Root:
         "an ID that `node(id:)` answers null or an error for, with that error.",
         extensions=[signed_in()],
     )
-    def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+    def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description=f"Global IDs, at most {MAX_PAGE_SIZE}.")
+        ],
+    ) -> list[relay.Node | None]:
         return resolve_nodes(info, "ids", ids)  # type: ignore[return-value]  # awaitables of them
 
 
 # Each domain contributes its own root fields.
 Query = merge_types("Query", (Root, users.Query, catalog.Query, bulk.Query, audit.Query))
+Query.__strawberry_definition__.description = "What can be read: start from `viewer`, a list, or `node(id:)`."  # type: ignore[attr-defined]
 Mutation = merge_types(
     "Mutation",
     (
@@ -62,6 +81,8 @@ Mutation = merge_types(
         skills.Mutation,
     ),
 )
+MUTATIONS = "What can be changed: each mutation takes one `input` and returns a payload with `userErrors`."
+Mutation.__strawberry_definition__.description = MUTATIONS  # type: ignore[attr-defined]
 
 
 class Schema(strawberry.Schema):
@@ -97,5 +118,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         execution_context_class=PlannedExecutor if settings.planned_execution else GuardedExecutor,
     )
     mark_read_permissions(built._schema, NODE_KINDS)
+    # strawberry.Schema takes no description; graphql-core's schema carries it to introspection.
+    built._schema.description = DESCRIPTION
     document_permissions(built._schema)
     return built

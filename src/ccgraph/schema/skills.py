@@ -11,13 +11,14 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ccgraph.db import models as m
+from ccgraph.db.models.skills import PROFICIENCY_LEAST, PROFICIENCY_MOST
 from ccgraph.execution.prefetch import Related, needs
 from ccgraph.schema.catalog.types import VERSION, WorkStream, business_unit_field, catalog_values
 from ccgraph.schema.enums import ProficiencyOrder
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
 from ccgraph.schema.payloads import FieldChange, changes_field
-from ccgraph.schema.relay import Edge, PageInfo, nested_connection, nested_pages, paginated
+from ccgraph.schema.relay import EDGES, PAGE_INFO, Edge, PageInfo, nested_connection, nested_pages, paginated
 from ccgraph.schema.users.inputs import UserSkillInput
 from ccgraph.services.pagination import Page, PageArgs
 
@@ -91,8 +92,8 @@ class ProficiencyEdge(Edge[T]):
 
 @strawberry.type(description="Skills of a user, or users of a skill, with the proficiency on each edge.")
 class ProficiencyConnection(Generic[T]):
-    edges: list[ProficiencyEdge[T]]
-    page_info: PageInfo
+    edges: list[ProficiencyEdge[T]] = strawberry.field(description=EDGES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
     _count: strawberry.Private[Callable[[], int | Awaitable[int]]]
 
     @strawberry.field(description="How many items the whole list holds, across pages.")
@@ -124,13 +125,14 @@ class SkillPayload:
     changes: list[FieldChange] = changes_field()
 
 
-SET_ALL = "Give every assigned one this proficiency (instead of listing them)."
+PROFICIENCY = f"From {PROFICIENCY_MOST} (the most proficient) to {PROFICIENCY_LEAST} (the least)."
+SET_ALL = f"Give every assigned one this proficiency (instead of listing them). {PROFICIENCY}"
 
 
 @strawberry.input(description="A user and their proficiency in the skill (1 most, 20 least).")
 class SkillUserInput:
-    user_id: relay.GlobalID
-    proficiency: int
+    user_id: relay.GlobalID = strawberry.field(description="The user's global ID.")
+    proficiency: int = strawberry.field(description=PROFICIENCY)
 
 
 @strawberry.input
