@@ -100,9 +100,9 @@ def test_every_mutation_but_the_viewers_own_is_guarded():
     }
 
 
-def test_every_root_field_but_viewer_node_and_permissions_is_guarded():
+def test_every_root_field_but_viewer_node_nodes_and_permissions_is_guarded():
     unguarded = set(SDL.query_type.fields) - {name for name, _, _ in GUARDED}
-    assert unguarded == {"viewer", "node", "permissions"}
+    assert unguarded == {"viewer", "node", "nodes", "permissions"}
 
 
 def test_the_checked_in_sdl_declares_the_directive():

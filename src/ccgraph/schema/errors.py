@@ -23,8 +23,8 @@ described(
 @strawberry.type(description="A problem with the input that the caller can fix.")
 class UserError:
     field: list[str] | None = strawberry.field(description="Path to the input field at fault.")
-    code: ErrorCode
-    message: str
+    code: ErrorCode = strawberry.field(description="What is wrong, as a stable code to branch on.")
+    message: str = strawberry.field(description="What is wrong, in words for people; it may change.")
 
     @classmethod
     def from_service(cls, error: errors.UserError) -> UserError:

@@ -17,6 +17,7 @@ from ccgraph.config import Settings
 from ccgraph.execution.limits import QueryLimits, limits_rule
 from ccgraph.execution.planned import GuardedExecutor, PlannedExecutor
 from ccgraph.resolvers import audit, auth, bulk, business_units, catalog, credentials, skills, users
+from ccgraph.schema.descriptions import describe_arguments
 from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle, coded
 from ccgraph.schema.node import NODE_KINDS, resolve_node, resolve_nodes
 from ccgraph.schema.permissions import document_permissions, mark_read_permissions, signed_in
@@ -120,5 +121,6 @@ def build_schema(settings: Settings | None = None) -> Schema:
     mark_read_permissions(built._schema, NODE_KINDS)
     # strawberry.Schema takes no description; graphql-core's schema carries it to introspection.
     built._schema.description = DESCRIPTION
+    describe_arguments(built._schema)
     document_permissions(built._schema)
     return built

@@ -14,10 +14,11 @@ from ccgraph.db import models as m
 from ccgraph.db.models.skills import PROFICIENCY_LEAST, PROFICIENCY_MOST
 from ccgraph.execution.prefetch import Related, needs
 from ccgraph.schema.catalog.types import VERSION, WorkStream, business_unit_field, catalog_values
+from ccgraph.schema.descriptions import DESCRIPTION_TEXT, NAME_TEXT, VALIDATE
 from ccgraph.schema.enums import ProficiencyOrder
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
-from ccgraph.schema.payloads import FieldChange, changes_field
+from ccgraph.schema.payloads import RESULT, USER_ERRORS, FieldChange, changes_field, payload_description
 from ccgraph.schema.relay import EDGES, PAGE_INFO, Edge, PageInfo, nested_connection, nested_pages, paginated
 from ccgraph.schema.users.inputs import UserSkillInput
 from ccgraph.services.pagination import Page, PageArgs
@@ -37,9 +38,9 @@ USERS = nested_pages("skill_users")
 @strawberry.type
 class Skill(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    description: str
-    active: bool
+    name: str = strawberry.field(description=NAME_TEXT)
+    description: str = strawberry.field(description=DESCRIPTION_TEXT)
+    active: bool = strawberry.field(description="Whether routing uses it; an inactive skill stays assigned.")
     version: int = strawberry.field(description=VERSION)
     work_stream_id: strawberry.Private[int | None]
     business_unit_id: strawberry.Private[int]
@@ -118,13 +119,15 @@ class ProficiencyConnection(Generic[T]):
         )
 
 
-@strawberry.type
+@strawberry.type(description=payload_description("skill"))
 class SkillPayload:
-    skill: Skill | None
-    user_errors: list[UserError]
+    skill: Skill | None = strawberry.field(description=RESULT)
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
     changes: list[FieldChange] = changes_field()
 
 
+THE_USER = "The user, by global ID."
+THE_SKILL = "The skill, by global ID."
 PROFICIENCY = f"From {PROFICIENCY_MOST} (the most proficient) to {PROFICIENCY_LEAST} (the least)."
 SET_ALL = f"Give every assigned one this proficiency (instead of listing them). {PROFICIENCY}"
 
@@ -135,45 +138,49 @@ class SkillUserInput:
     proficiency: int = strawberry.field(description=PROFICIENCY)
 
 
-@strawberry.input
+@strawberry.input(description="Give a user skills, each with a proficiency.")
 class UserSkillsAddInput:
-    user_id: relay.GlobalID
-    skills: list[UserSkillInput]
-    validate_only: bool = False
+    user_id: relay.GlobalID = strawberry.field(description=THE_USER)
+    skills: list[UserSkillInput] = strawberry.field(description="The skills to add (none assigned yet).")
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
 @strawberry.input(description="Change many of a user's proficiencies, or all of them at once.")
 class UserSkillsSetProficiencyInput:
-    user_id: relay.GlobalID
-    skills: list[UserSkillInput] | None = None
+    user_id: relay.GlobalID = strawberry.field(description=THE_USER)
+    skills: list[UserSkillInput] | None = strawberry.field(
+        default=None, description="The assigned skills to change, each with its new proficiency."
+    )
     set_all_to: int | None = strawberry.field(default=None, description=SET_ALL)
-    validate_only: bool = False
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
-@strawberry.input
+@strawberry.input(description="Take skills away from a user.")
 class UserSkillsRemoveInput:
-    user_id: relay.GlobalID
-    skill_ids: list[relay.GlobalID]
-    validate_only: bool = False
+    user_id: relay.GlobalID = strawberry.field(description=THE_USER)
+    skill_ids: list[relay.GlobalID] = strawberry.field(description="The skills to remove (all assigned).")
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
-@strawberry.input
+@strawberry.input(description="Give a skill to users, each with a proficiency.")
 class SkillUsersAddInput:
-    skill_id: relay.GlobalID
-    users: list[SkillUserInput]
-    validate_only: bool = False
+    skill_id: relay.GlobalID = strawberry.field(description=THE_SKILL)
+    users: list[SkillUserInput] = strawberry.field(description="The users to add (none has it yet).")
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
 @strawberry.input(description="Change many users' proficiency in the skill, or all at once.")
 class SkillUsersSetProficiencyInput:
-    skill_id: relay.GlobalID
-    users: list[SkillUserInput] | None = None
+    skill_id: relay.GlobalID = strawberry.field(description=THE_SKILL)
+    users: list[SkillUserInput] | None = strawberry.field(
+        default=None, description="The users whose proficiency changes, each with the new one."
+    )
     set_all_to: int | None = strawberry.field(default=None, description=SET_ALL)
-    validate_only: bool = False
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
-@strawberry.input
+@strawberry.input(description="Take a skill away from users.")
 class SkillUsersRemoveInput:
-    skill_id: relay.GlobalID
-    user_ids: list[relay.GlobalID]
-    validate_only: bool = False
+    skill_id: relay.GlobalID = strawberry.field(description=THE_SKILL)
+    user_ids: list[relay.GlobalID] = strawberry.field(description="The users to remove (all have it).")
+    validate_only: bool = strawberry.field(default=False, description=VALIDATE)

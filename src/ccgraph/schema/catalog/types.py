@@ -13,10 +13,11 @@ from strawberry.types import Info
 from ccgraph.db import models as m
 from ccgraph.enums import Permission as PermissionValue
 from ccgraph.execution.prefetch import Related, needs
+from ccgraph.schema.descriptions import DESCRIPTION_TEXT, NAME_TEXT
 from ccgraph.schema.enums import BaseStatus, Channel, Permission
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
-from ccgraph.schema.payloads import FieldChange, changes_field
+from ccgraph.schema.payloads import RESULT, USER_ERRORS, FieldChange, changes_field, payload_description
 from ccgraph.schema.users.connections import users_field
 
 if TYPE_CHECKING:
@@ -48,11 +49,11 @@ def business_unit_field() -> Any:
 
 
 @node_type(m.Queue, "queue")
-@strawberry.type
+@strawberry.type(description="A queue: where contacts wait for an agent who serves it.")
 class Queue(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    description: str
+    name: str = strawberry.field(description=NAME_TEXT)
+    description: str = strawberry.field(description=DESCRIPTION_TEXT)
     version: int = strawberry.field(description=VERSION)
 
     business_unit_id: strawberry.Private[int]
@@ -70,8 +71,8 @@ class Queue(relay.Node):
 @strawberry.type(description="A work stream: the channel work arrives on.")
 class WorkStream(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    channel: Channel
+    name: str = strawberry.field(description=NAME_TEXT)
+    channel: Channel = strawberry.field(description="The channel its work arrives on.")
     version: int = strawberry.field(description=VERSION)
 
     business_unit_id: strawberry.Private[int]
@@ -89,8 +90,8 @@ class WorkStream(relay.Node):
 @strawberry.type(description="A presence status; a custom one maps to a base status.")
 class PresenceStatus(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    base_status: BaseStatus
+    name: str = strawberry.field(description=NAME_TEXT)
+    base_status: BaseStatus = strawberry.field(description="The base status it counts as for routing.")
     is_custom: bool = strawberry.field(
         description="False for a base status: its name and base status are read-only and it is never deleted."
     )
@@ -108,33 +109,33 @@ class PresenceStatus(relay.Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description=payload_description("queue"))
 class QueuePayload:
-    queue: Queue | None
-    user_errors: list[UserError]
+    queue: Queue | None = strawberry.field(description=RESULT)
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
     changes: list[FieldChange] = changes_field()
 
 
-@strawberry.type
+@strawberry.type(description=payload_description("work stream"))
 class WorkStreamPayload:
-    work_stream: WorkStream | None
-    user_errors: list[UserError]
+    work_stream: WorkStream | None = strawberry.field(description=RESULT)
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
     changes: list[FieldChange] = changes_field()
 
 
-@strawberry.type
+@strawberry.type(description=payload_description("presence status"))
 class PresenceStatusPayload:
-    presence_status: PresenceStatus | None
-    user_errors: list[UserError]
+    presence_status: PresenceStatus | None = strawberry.field(description=RESULT)
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
     changes: list[FieldChange] = changes_field()
 
 
 @node_type(m.Team, "team")
-@strawberry.type
+@strawberry.type(description="A team of users, as supervisors organise them.")
 class Team(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    description: str
+    name: str = strawberry.field(description=NAME_TEXT)
+    description: str = strawberry.field(description=DESCRIPTION_TEXT)
     version: int = strawberry.field(description=VERSION)
 
     business_unit_id: strawberry.Private[int]
@@ -150,17 +151,17 @@ class Team(relay.Node):
     users = users_field("team_users", "The team's members.")
 
 
-@strawberry.type
+@strawberry.type(description=payload_description("team"))
 class TeamPayload:
-    team: Team | None
-    user_errors: list[UserError]
+    team: Team | None = strawberry.field(description=RESULT)
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
     changes: list[FieldChange] = changes_field()
 
 
 @strawberry.type(description="A number per channel, e.g. the maximum simultaneous contacts.")
 class ChannelValue:
-    channel: Channel
-    value: int
+    channel: Channel = strawberry.field(description="The channel.")
+    value: int = strawberry.field(description="The number for that channel.")
 
 
 def channel_values(values: dict[str, int] | None) -> list[ChannelValue]:
@@ -176,10 +177,14 @@ WORK_STREAMS = Related("profile_work_streams", lambda profile: profile.id, many=
 @strawberry.type(description="A template of routing properties that many users inherit.")
 class UserProfile(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    description: str
-    capacity: int | None
-    channel_concurrency: list[ChannelValue]
+    name: str = strawberry.field(description=NAME_TEXT)
+    description: str = strawberry.field(description=DESCRIPTION_TEXT)
+    capacity: int | None = strawberry.field(
+        description="The work units a user may hold at once, unless the user sets their own."
+    )
+    channel_concurrency: list[ChannelValue] = strawberry.field(
+        description="The most contacts of each channel a user handles at once."
+    )
     version: int = strawberry.field(description=VERSION)
     default_presence_id: strawberry.Private[int | None]
 
@@ -196,35 +201,35 @@ class UserProfile(relay.Node):
             default_presence_id=row.default_presence_id,
         )
 
-    @strawberry.field(metadata=needs(PRESENCE))
+    @strawberry.field(metadata=needs(PRESENCE), description="The status its users start in.")
     def default_presence(self, info: Info) -> PresenceStatus | None:
         return PRESENCE.get(info, self, PresenceStatus.from_row)
 
-    @strawberry.field(metadata=needs(QUEUES))
+    @strawberry.field(metadata=needs(QUEUES), description="The queues its users serve.")
     def queues(self, info: Info) -> list[Queue] | None:
         return QUEUES.get(info, self, lambda rows: [Queue.from_row(r) for r in rows])
 
-    @strawberry.field(metadata=needs(WORK_STREAMS))
+    @strawberry.field(metadata=needs(WORK_STREAMS), description="The work streams its users take work from.")
     def work_streams(self, info: Info) -> list[WorkStream] | None:
         return WORK_STREAMS.get(info, self, lambda rows: [WorkStream.from_row(r) for r in rows])
 
     users = users_field("profile_users", "Users who inherit this profile.")
 
 
-@strawberry.type
+@strawberry.type(description=payload_description("user profile"))
 class UserProfilePayload:
-    user_profile: UserProfile | None
-    user_errors: list[UserError]
+    user_profile: UserProfile | None = strawberry.field(description=RESULT)
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
     changes: list[FieldChange] = changes_field()
 
 
 @strawberry.type(description="Rules a password must meet, and whether passwords are generated.")
 class PasswordPolicy:
-    min_length: int
-    require_uppercase: bool
-    require_lowercase: bool
-    require_digit: bool
-    require_symbol: bool
+    min_length: int = strawberry.field(description="The fewest characters a password may have.")
+    require_uppercase: bool = strawberry.field(description="A password needs an upper-case letter.")
+    require_lowercase: bool = strawberry.field(description="A password needs a lower-case letter.")
+    require_digit: bool = strawberry.field(description="A password needs a digit.")
+    require_symbol: bool = strawberry.field(description="A password needs a symbol.")
     generate_random_passwords: bool = strawberry.field(
         description="Passwords are generated and e-mailed; none may be typed in."
     )
@@ -234,10 +239,10 @@ class PasswordPolicy:
 @strawberry.type(description="A named set of permissions and a password policy.")
 class SecurityProfile(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    description: str
-    permissions: list[Permission]
-    password_policy: PasswordPolicy
+    name: str = strawberry.field(description=NAME_TEXT)
+    description: str = strawberry.field(description=DESCRIPTION_TEXT)
+    permissions: list[Permission] = strawberry.field(description="What its holders may do.")
+    password_policy: PasswordPolicy = strawberry.field(description="The rules for its holders' passwords.")
     version: int = strawberry.field(description=VERSION)
 
     business_unit_id: strawberry.Private[int]
@@ -281,8 +286,8 @@ class PermissionInfo:
     )
 
 
-@strawberry.type
+@strawberry.type(description=payload_description("security profile"))
 class SecurityProfilePayload:
-    security_profile: SecurityProfile | None
-    user_errors: list[UserError]
+    security_profile: SecurityProfile | None = strawberry.field(description=RESULT)
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
     changes: list[FieldChange] = changes_field()
