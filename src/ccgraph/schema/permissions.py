@@ -17,12 +17,11 @@ import strawberry
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_object_type
 from strawberry import UNSET
 from strawberry.permission import BasePermission, PermissionExtension
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.schema_directive import Location
 from strawberry.types import Info
 
 from ccgraph.enums import Permission
-from ccgraph.execution.planned import READ_GUARD, Guard
+from ccgraph.execution.planned import DEFINITION, READ_GUARD, Guard
 from ccgraph.schema.enums import Permission as PermissionEnum  # noqa: F401  (registers the enum)
 from ccgraph.schema.errors import forbidden, password_change_required, unauthenticated
 from ccgraph.services import authority
@@ -101,7 +100,7 @@ def requires_sentence(directive: RequiresPermission) -> str:
 
 def declared(element: Any) -> RequiresPermission | None:
     """The `@requiresPermission` a GraphQL object type or field prints, if any."""
-    definition = element.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    definition = element.extensions.get(DEFINITION)
     directives = getattr(definition, "directives", None) or ()
     return next((d for d in directives if isinstance(d, RequiresPermission)), None)
 
