@@ -28,6 +28,15 @@ INVALID_CREDENTIALS = UserError(None, "INVALID_CREDENTIALS", "The username or pa
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
+class Unauthenticated(Exception):
+    """Credentials were sent and are not good: the request is refused as a whole (401), never
+    answered as if anonymous. `reason` says why (`TOKEN_EXPIRED`, `ACCESS_KEY_INVALID`...)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass(slots=True)
 class LoginResult:
     token: str | None = None
