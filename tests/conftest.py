@@ -121,6 +121,21 @@ class Api:
         assert response.status_code == 200, response.text
         return response.json()
 
+    async def refused(self, query: str, authorization: str) -> str:
+        """Credentials that are not good: 401, UNAUTHENTICATED, and why (the reason)."""
+        response = await self.client.post(
+            "/graphql", json={"query": query}, headers={"authorization": authorization}
+        )
+        assert response.status_code == 401, response.text
+        assert "invalid_token" in response.headers["www-authenticate"]
+        body = response.json()
+        assert "data" not in body, body
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "UNAUTHENTICATED"
+        reason: str = error["extensions"]["reason"]
+        assert reason in response.headers["www-authenticate"]
+        return reason
+
     async def data(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
         body = await self.post(query, variables, **kw)
         assert "errors" not in body, body["errors"]

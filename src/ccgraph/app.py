@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
 
@@ -31,9 +31,9 @@ from ccgraph.context import Context
 from ccgraph.db.engine import create_engine, session_factory
 from ccgraph.db.migrate import readiness
 from ccgraph.http import Guard, Idempotency, refusal
+from ccgraph.oauth import TokenEndpoint
 from ccgraph.schema.schema import build_schema
-from ccgraph.scim import scim_app
-from ccgraph.services.auth import principal_for_access_key, principal_for_token
+from ccgraph.services.auth import Unauthenticated, authenticate
 from ccgraph.services.mail import MailSender
 from ccgraph.services.outage import unreachable
 from ccgraph.tracing import start_tracing
@@ -96,6 +96,12 @@ class GraphQLApp(GraphQL):
             return _json(
                 status, refusal("UNSUPPORTED_MEDIA_TYPE" if status == 415 else code, exc.reason, request_id)
             )
+        except Unauthenticated as refused:
+            return _json(
+                401,
+                refusal("UNAUTHENTICATED", str(refused), request_id, reason=refused.reason),
+                headers={"www-authenticate": _challenge(refused.reason)},
+            )
         except ServiceUnavailable:
             message = f"The database cannot be reached; nothing was done (request id {request_id})."
             return _json(503, refusal("SERVICE_UNAVAILABLE", message, request_id))
@@ -131,18 +137,14 @@ class GraphQLApp(GraphQL):
         return principal
 
     async def _principal(self, request: Request) -> Principal | None:
-        """`Authorization: Bearer <token>` for people, `AccessKey <id>:<secret>` for partners."""
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        credentials = credentials.strip()
-        if not credentials or "\x00" in credentials:
+        """`Authorization: Bearer <token>` for people, `AccessKey <id>:<secret>` for partners
+        (services.auth.authenticate says which forms, and refuses bad ones)."""
+        header = request.headers.get("authorization", "")
+        if not header.strip():
             return None
         async with self.sessions() as session:
-            if scheme.lower() == "bearer":
-                return await principal_for_token(session, credentials)
-            if scheme.lower() == "accesskey":
-                key_id, _, secret = credentials.partition(":")
-                return await principal_for_access_key(session, key_id, secret) if secret else None
-        return None
+            client = request.client.host if request.client else None
+            return await authenticate(session, header, client_address=client)
 
 
 class BadRequest(ValueError):
@@ -155,8 +157,14 @@ PRINCIPAL = "principal"  # the request state's key for its caller
 HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
 
 
-def _json(status: int, body: bytes) -> Response:
-    return Response(body, status_code=status, media_type="application/json")
+def _json(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _challenge(reason: str) -> str:
+    """RFC 6750's challenge: which scheme to use, and that the one sent is no good."""
+    scheme = "AccessKey" if reason.startswith("ACCESS_KEY") else "Bearer"
+    return f'{scheme} realm="ccgraph", error="invalid_token", error_description="{reason}"'
 
 
 def _has_nul(value: Any) -> bool:
@@ -241,18 +249,9 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
     app = Starlette(
         routes=[
             Route("/graphql", idempotent, methods=["GET", "POST"]),
+            Route("/oauth/token", TokenEndpoint(settings, sessions), methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Mount(
-                "/scim/v2",
-                scim_app(
-                    sessions=sessions,
-                    passwords=passwords,
-                    box=box,
-                    settings=settings,
-                    write_gate=graphql.write_gate,
-                    caller=graphql.caller,
-                ),
             ),
         ],
         middleware=middleware,

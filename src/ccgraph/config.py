@@ -40,6 +40,8 @@ class Settings:
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
     session_ttl_seconds: int = 12 * 3600
+    # How long a bearer token from /oauth/token (client credentials) lives.
+    oauth_token_ttl_seconds: int = 3600
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
     argon2_parallelism: int = 1

@@ -35,6 +35,7 @@ from ccgraph.db.engine import carry_write_gate
 from ccgraph.execution.operations import operation_kind
 from ccgraph.logs import request_context
 from ccgraph.services import idempotency
+from ccgraph.services.auth import Unauthenticated
 from ccgraph.services.outage import unreachable
 
 access_log = logging.getLogger("ccgraph.access")
@@ -220,6 +221,8 @@ class Idempotency:
         try:
             principal = await self.caller(Request(scope, _replay(body, receive)))
             claim = None if principal is None else await self._claim(principal, key, operation)
+        except Unauthenticated:  # the request is refused as a whole, below
+            claim = None
         except Exception as exc:
             if not _unavailable(exc):
                 raise

@@ -6,12 +6,11 @@ import strawberry
 from strawberry.types import Info
 
 from ccgraph.enums import Permission as P
-from ccgraph.resolvers.common import deleted, shaped, write
+from ccgraph.resolvers.common import write
 from ccgraph.resolvers.users import user_payload
 from ccgraph.schema import credentials as c
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import decode
-from ccgraph.schema.payloads import DeletePayload
 from ccgraph.schema.permissions import requires, signed_in
 from ccgraph.schema.users.types import UserPayload
 from ccgraph.services import credentials as svc
@@ -103,52 +102,6 @@ async def user_mfa_clear(info: Info, input: c.UserRefInput) -> UserPayload:
     )
 
 
-async def access_key_create(info: Info, input: c.AccessKeyCreateInput) -> c.AccessKeyCreatePayload:
-    errors: list = []
-    user_id = decode(["userId"], input.user_id, "User", errors)
-
-    def created(outcome: Outcome) -> c.AccessKeyCreatePayload:
-        key = outcome.value
-        return c.AccessKeyCreatePayload(
-            access_key=c.AccessKey.from_row(key.key) if key else None,
-            secret=key.secret if key and not input.validate_only else None,
-            user_errors=UserError.many(outcome.errors),
-        )
-
-    return await write(
-        info,
-        errors,
-        lambda session, ctx: svc.access_key_create(
-            session, ctx.settings, ctx.actor, user_id, validate_only=input.validate_only
-        ),
-        created,
-    )
-
-
-async def access_key_deactivate(info: Info, input: c.AccessKeyRefInput) -> c.AccessKeyPayload:
-    errors: list = []
-    pk = decode(["id"], input.id, "AccessKey", errors)
-    return await write(
-        info,
-        errors,
-        lambda session, ctx: svc.access_key_deactivate(
-            session, ctx.actor, pk, validate_only=input.validate_only
-        ),
-        shaped(c.AccessKey, "access_key", c.AccessKeyPayload),
-    )
-
-
-async def access_key_delete(info: Info, input: c.AccessKeyRefInput) -> DeletePayload:
-    errors: list = []
-    pk = decode(["id"], input.id, "AccessKey", errors)
-    return await write(
-        info,
-        errors,
-        lambda session, ctx: svc.access_key_delete(session, ctx.actor, pk, validate_only=input.validate_only),
-        deleted("AccessKey"),
-    )
-
-
 async def session_revoke(info: Info, input: c.SessionRevokeInput) -> c.SessionPayload:
     errors: list = []
     pk = decode(["id"], input.id, "Session", errors)
@@ -215,15 +168,4 @@ class Mutation:
         resolver=user_sessions_revoke_all,
         extensions=[requires(P.USERS_EDIT)],
         description="End every session of a user.",
-    )
-    access_key_create = strawberry.mutation(
-        resolver=access_key_create,
-        extensions=[requires(P.ACCESS_KEY_CREATE)],
-        description="A new access key; its secret is in this payload and never again. At most 2 active.",
-    )
-    access_key_deactivate = strawberry.mutation(
-        resolver=access_key_deactivate, extensions=[requires(P.ACCESS_KEY_CREATE)]
-    )
-    access_key_delete = strawberry.mutation(
-        resolver=access_key_delete, extensions=[requires(P.ACCESS_KEY_CREATE)]
     )

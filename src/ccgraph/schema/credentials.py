@@ -11,31 +11,8 @@ from strawberry import relay
 from ccgraph.db import models as m
 from ccgraph.schema.descriptions import VALIDATE
 from ccgraph.schema.errors import UserError
-from ccgraph.schema.payloads import USER_ERRORS, FieldChange, changes_field, payload_description
+from ccgraph.schema.payloads import USER_ERRORS
 from ccgraph.schema.users.inputs import PASSWORD, PASSWORD_CONFIRMATION
-
-
-@strawberry.type(description="An access key for a partner integration. The secret is never shown again.")
-class AccessKey(relay.Node):
-    id: relay.NodeID[int]
-    access_key_id: str = strawberry.field(description="Send it as 'Authorization: AccessKey <id>:<secret>'.")
-    active: bool = strawberry.field(
-        description="False once deactivated: the key no longer signs requests in."
-    )
-    created_at: datetime = strawberry.field(description="When the key was created.")
-    last_used_at: datetime | None = strawberry.field(
-        description="When a request last used the key; null if none has."
-    )
-
-    @classmethod
-    def from_row(cls, row: m.AccessKey) -> AccessKey:
-        return cls(
-            id=row.id,
-            access_key_id=row.key_id,
-            active=row.active,
-            created_at=row.created_at,
-            last_used_at=row.last_used_at,
-        )
 
 
 @strawberry.type(description="A signed-in session.")
@@ -96,18 +73,6 @@ class UserRefInput:
     validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
 
-@strawberry.input(description="The user to create an access key for.")
-class AccessKeyCreateInput:
-    user_id: relay.GlobalID = strawberry.field(description="The user the key signs in as.")
-    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
-
-
-@strawberry.input(description="One access key, by ID.")
-class AccessKeyRefInput:
-    id: relay.GlobalID = strawberry.field(description="The access key.")
-    validate_only: bool = strawberry.field(default=False, description=VALIDATE)
-
-
 @strawberry.input(description="One session, by ID.")
 class SessionRevokeInput:
     id: relay.GlobalID = strawberry.field(description="The session to sign out.")
@@ -118,20 +83,6 @@ class MfaEnrollPayload:
     secret: str | None = strawberry.field(description="For typing in by hand; shown only now.")
     provisioning_uri: str | None = strawberry.field(description="otpauth:// URI, for a QR code.")
     user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
-
-
-@strawberry.type(description="A new access key and, this once, its secret.")
-class AccessKeyCreatePayload:
-    access_key: AccessKey | None = strawberry.field(description="The new key; null when refused.")
-    secret: str | None = strawberry.field(description="Shown once: store it now; it cannot be read again.")
-    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
-
-
-@strawberry.type(description=payload_description("access key"))
-class AccessKeyPayload:
-    access_key: AccessKey | None = strawberry.field(description="The access key; null when refused.")
-    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
-    changes: list[FieldChange] = changes_field()
 
 
 @strawberry.type(description="The result of signing a session out.")

@@ -16,7 +16,17 @@ from strawberry.types import ExecutionContext, Info
 from ccgraph.config import Settings
 from ccgraph.execution.limits import QueryLimits, limits_rule
 from ccgraph.execution.planned import GuardedExecutor, PlannedExecutor
-from ccgraph.resolvers import audit, auth, bulk, business_units, catalog, credentials, skills, users
+from ccgraph.resolvers import (
+    access_keys,
+    audit,
+    auth,
+    bulk,
+    business_units,
+    catalog,
+    credentials,
+    skills,
+    users,
+)
 from ccgraph.schema.descriptions import describe_arguments
 from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle, coded
 from ccgraph.schema.node import NODE_KINDS, resolve_node, resolve_nodes
@@ -75,6 +85,7 @@ Mutation = merge_types(
     (
         auth.Mutation,
         credentials.Mutation,
+        access_keys.Mutation,
         business_units.Mutation,
         bulk.Mutation,
         users.Mutation,

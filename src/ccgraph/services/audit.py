@@ -43,6 +43,8 @@ class AuditAction(enum.StrEnum):
     VIEWER_MFA_CONFIRM = "viewer.mfaConfirm"
     SESSION_REVOKE = "session.revoke"
     ACCESS_KEY_CREATE = "accessKey.create"
+    ACCESS_KEY_UPDATE = "accessKey.update"
+    ACCESS_KEY_ACTIVATE = "accessKey.activate"
     ACCESS_KEY_DEACTIVATE = "accessKey.deactivate"
     ACCESS_KEY_DELETE = "accessKey.delete"
     BUSINESS_UNIT_CREATE = "businessUnit.create"
@@ -106,6 +108,8 @@ _ACTION_DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.VIEWER_MFA_CONFIRM: "A user confirmed their MFA enrollment.",
     AuditAction.SESSION_REVOKE: "A user's session was revoked.",
     AuditAction.ACCESS_KEY_DEACTIVATE: "An access key was deactivated.",
+    AuditAction.ACCESS_KEY_ACTIVATE: "A deactivated access key was reactivated.",
+    AuditAction.ACCESS_KEY_UPDATE: "An access key's name, description, scopes or expiry were changed.",
     AuditAction.BUSINESS_UNIT_SETTINGS_UPDATE: "A business unit's settings (feature switches) were changed.",
     AuditAction.BUSINESS_UNIT_CUSTOM_FIELDS_UPDATE: "A business unit's custom user fields were renamed.",
     AuditAction.SKILL_USERS_ADD: "Users were given a skill.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +22,7 @@ from ccgraph.config import Settings
 from ccgraph.db.base import utcnow
 from ccgraph.db.engine import begin_write
 from ccgraph.db.models import AccessKey, LoginAttempt, SecurityProfile, Session, User, user_security_profiles
+from ccgraph.enums import Permission
 from ccgraph.services import authority
 from ccgraph.services.errors import UserError
 
@@ -195,84 +198,249 @@ async def logout(session: AsyncSession, principal: Principal) -> None:
     await session.commit()
 
 
-async def _principal(
-    session: AsyncSession, credential: Any, last_used: Any, *conditions: Any, via_key: bool = False
+# Why credentials were refused: the `reason` of the UNAUTHENTICATED error, and what to do.
+REFUSALS = {
+    "TOKEN_INVALID": "The bearer token is not known; sign in again.",
+    "TOKEN_EXPIRED": "The session or token has expired; sign in again (or request a new token).",
+    "TOKEN_REVOKED": "The session or token was signed out or revoked; sign in again.",
+    "ACCESS_KEY_INVALID": (
+        "The access key is unknown, malformed or its secret is wrong; "
+        "send 'AccessKey <keyId>:<secret>' (or 'Bearer <keyId>:<secret>')."
+    ),
+    "ACCESS_KEY_EXPIRED": "The access key has expired; use its successor (accessKeyRotate).",
+    "ACCESS_KEY_DEACTIVATED": "The access key is deactivated; reactivate it or use another.",
+    "USER_DISABLED": "The user these credentials belong to is disabled.",
+    "AUTHORIZATION_UNSUPPORTED": (
+        "Unsupported Authorization scheme; send 'Bearer <token>' or 'AccessKey <keyId>:<secret>'."
+    ),
+}
+
+
+def refused(reason: str) -> Unauthenticated:
+    return Unauthenticated(reason, REFUSALS[reason])
+
+
+_OWNER = (
+    User.id.label("user_id"),
+    User.username,
+    User.business_unit_id,
+    User.is_master_admin,
+    User.must_change_password,
+    User.enabled,
+    SecurityProfile.permissions,
+)
+
+
+async def _refuse_first(
+    session: AsyncSession, found: tuple[bool, str], *checks: Callable[[], tuple[bool, str]]
+) -> None:
+    """The first reason that applies, in order (each check may assume the ones before passed)."""
+    failed, reason = found
+    for check in checks:
+        if failed:
+            break
+        failed, reason = check()
+    if failed:
+        await session.rollback()
+        raise refused(reason)
+
+
+def _past(moment: datetime | None, now: datetime) -> bool:
+    return moment is not None and moment <= now
+
+
+def _caller(rows: Sequence[Any], *scopes: list[str] | None, **credential: Any) -> Principal:
+    """The principal of a credential's rows (one per security profile of its user)."""
+    first = rows[0]
+    held = authority.permissions_of(row.permissions for row in rows)
+    return Principal(
+        user_id=first.user_id,
+        username=first.username,
+        business_unit_id=first.business_unit_id,
+        permissions=_narrowed(held, *scopes),
+        is_master_admin=first.is_master_admin,
+        **credential,
+    )
+
+
+def _with_owner(stmt: Any, user_id: Any) -> Any:
+    """The credential's user and each of their security profiles' permissions (a row each)."""
+    return (
+        stmt.join(User, User.id == user_id)
+        .outerjoin(user_security_profiles, user_security_profiles.c.user_id == User.id)
+        .outerjoin(SecurityProfile, SecurityProfile.id == user_security_profiles.c.security_profile_id)
+    )
+
+
+def _narrowed(held: frozenset[Permission], *scopes: list[str] | None) -> frozenset[Permission]:
+    """What a scoped credential may do: its user's permissions, within every scope it carries
+    (None: not narrowed). Recomputed at each request, so it follows the user's own."""
+    for scope in scopes:
+        if scope is not None:
+            held = held & authority.permissions_of([scope])
+    return held
+
+
+async def _touch(
+    session: AsyncSession, seen: datetime | None, *writes: tuple[Any, int, dict[str, Any]]
+) -> None:
+    """Last use, written at most once a minute; best effort: a busy database must not refuse
+    the request for a timestamp."""
+    if seen is not None and utcnow() - seen <= LAST_SEEN_RESOLUTION:
+        await session.rollback()
+        return
+    try:
+        await begin_write(session)
+        for table, pk, values in writes:
+            await session.execute(update(table).where(table.id == pk).values(values))
+        await session.commit()
+    except OperationalError:
+        await session.rollback()
+
+
+async def authenticate(
+    session: AsyncSession, authorization: str, *, client_address: str | None = None
 ) -> Principal | None:
-    """The principal behind a credential row (a session or an access key) that meets
-    `conditions`, with its user enabled. One statement; it runs on every request. The
-    credential's last-use time is written at most once a minute."""
+    """The caller behind an `Authorization` header: None when there is none (anonymous);
+    `Unauthenticated` with a reason when there is one and it is not good. People send
+    `Bearer <token>`; partners `AccessKey <keyId>:<secret>`, or `Bearer <keyId>:<secret>` for
+    clients that only send bearer tokens (identity providers' SCIM), or `Bearer <token>` with a
+    token from `/oauth/token`. One statement on every request."""
+    if not authorization.strip():
+        return None
+    scheme, _, credentials = authorization.strip().partition(" ")
+    credentials = credentials.strip()
+    scheme = scheme.lower()
+    if scheme == "accesskey" or (scheme == "bearer" and access_keys.looks_like_key(credentials)):
+        key_id, _, secret = credentials.partition(":")
+        return await principal_for_access_key(session, key_id, secret, client_address=client_address)
+    if scheme == "bearer":
+        return await principal_for_token(session, credentials)
+    raise refused("AUTHORIZATION_UNSUPPORTED")
+
+
+async def principal_for_token(session: AsyncSession, token: str) -> Principal:
+    """A bearer token's caller: a signed-in session, or a token issued to an access key."""
     now = utcnow()
+    key = AccessKey
     rows = (
         await session.execute(
-            select(
-                credential.id,
-                last_used,
-                User.id,
-                User.username,
-                User.business_unit_id,
-                User.is_master_admin,
-                User.must_change_password,
-                SecurityProfile.permissions,
-            )
-            .join(User, User.id == credential.user_id)
-            .outerjoin(user_security_profiles, user_security_profiles.c.user_id == User.id)
-            .outerjoin(SecurityProfile, SecurityProfile.id == user_security_profiles.c.security_profile_id)
-            .where(*conditions, User.enabled.is_(True))
+            _with_owner(
+                select(
+                    Session.id.label("pk"),
+                    Session.last_seen_at,
+                    Session.revoked_at,
+                    Session.expires_at,
+                    Session.scopes,
+                    Session.access_key_id.label("key_pk"),
+                    key.active.label("key_active"),
+                    key.expires_at.label("key_expires_at"),
+                    key.scopes.label("key_scopes"),
+                    *_OWNER,
+                )
+                .select_from(Session)
+                .outerjoin(key, key.id == Session.access_key_id),
+                Session.user_id,
+            ).where(Session.token_hash == token_hash(token))
         )
     ).all()
-    if not rows:
-        await session.rollback()
-        return None
-    credential_id, seen, user_id, username, business_unit_id, master, must_change, _ = rows[0]
-    permissions = authority.permissions_of(granted for *_, granted in rows)
-    if seen is None or now - seen > LAST_SEEN_RESOLUTION:
-        try:  # best effort: a busy database must not refuse the request for a timestamp
-            await begin_write(session)
+    first: Any = rows[0] if rows else None
+    await _refuse_first(
+        session,
+        (first is None or not token or "\x00" in token, "TOKEN_INVALID"),
+        lambda: (
+            first.revoked_at is not None or (first.key_pk is not None and not first.key_active),
+            "TOKEN_REVOKED",
+        ),
+        lambda: (first.expires_at <= now or _past(first.key_expires_at, now), "TOKEN_EXPIRED"),
+        lambda: (not first.enabled, "USER_DISABLED"),
+    )
+    writes: list[tuple[Any, int, dict[str, Any]]] = [(Session, first.pk, {"last_seen_at": now})]
+    if first.key_pk is not None:
+        writes.append((AccessKey, first.key_pk, {"last_used_at": now}))
+    await _touch(session, first.last_seen_at, *writes)
+    return _caller(
+        rows,
+        first.key_scopes,
+        first.scopes,
+        session_id=first.pk,
+        access_key_id=first.key_pk,
+        must_change_password=first.must_change_password and first.key_pk is None,
+    )
+
+
+async def principal_for_access_key(
+    session: AsyncSession, key_id: str, secret: str, *, client_address: str | None = None
+) -> Principal:
+    """A partner integration's caller: the key's user, with their permissions within the key's
+    scopes. The secret is compared in constant time."""
+    now = utcnow()
+    rows = (
+        (
             await session.execute(
-                update(credential).where(credential.id == credential_id).values({last_used.key: now})
+                _with_owner(
+                    select(
+                        AccessKey.id,
+                        AccessKey.last_used_at,
+                        AccessKey.secret_hash,
+                        AccessKey.active,
+                        AccessKey.expires_at,
+                        AccessKey.scopes,
+                        *_OWNER,
+                    ),
+                    AccessKey.user_id,
+                ).where(AccessKey.key_id == key_id)
             )
-            await session.commit()
-        except OperationalError:
-            await session.rollback()
-    else:
-        await session.rollback()
-    return Principal(
-        user_id=user_id,
-        username=username,
-        business_unit_id=business_unit_id,
-        permissions=permissions,
-        session_id=None if via_key else credential_id,
-        access_key_id=credential_id if via_key else None,
-        is_master_admin=master,
-        must_change_password=must_change and not via_key,
+        ).all()
+        if access_keys.well_formed(key_id, secret)
+        else []
     )
-
-
-async def principal_for_token(session: AsyncSession, token: str) -> Principal | None:
-    """A bearer token's caller, or None when it is unknown, expired, revoked, or its user is
-    disabled or deleted."""
-    return await _principal(
+    first: Any = rows[0] if rows else None
+    await _refuse_first(
         session,
-        Session,
-        Session.last_seen_at,
-        Session.token_hash == token_hash(token),
-        Session.revoked_at.is_(None),
-        Session.expires_at > utcnow(),
+        (
+            first is None or not hmac.compare_digest(first.secret_hash, access_keys.secret_hash(secret)),
+            "ACCESS_KEY_INVALID",
+        ),
+        lambda: (not first.active, "ACCESS_KEY_DEACTIVATED"),
+        lambda: (_past(first.expires_at, now), "ACCESS_KEY_EXPIRED"),
+        lambda: (not first.enabled, "USER_DISABLED"),
     )
+    last_from = (client_address or "")[:45] or None
+    await _touch(
+        session, first.last_used_at, (AccessKey, first.id, {"last_used_at": now, "last_used_from": last_from})
+    )
+    return _caller(rows, first.scopes, access_key_id=first.id)
 
 
-async def principal_for_access_key(session: AsyncSession, key_id: str, secret: str) -> Principal | None:
-    """A partner integration's caller (`Authorization: AccessKey <id>:<secret>`): the key's user,
-    with their permissions; None when the key is unknown, inactive or its user disabled."""
-    return await _principal(
-        session,
-        AccessKey,
-        AccessKey.last_used_at,
-        AccessKey.key_id == key_id,
-        AccessKey.secret_hash == access_keys.secret_hash(secret),
-        AccessKey.active.is_(True),
-        via_key=True,
+async def keep_client_token(
+    session: AsyncSession,
+    principal: Principal,
+    token: str,
+    *,
+    scopes: list[str],
+    ttl_seconds: int,
+    user_agent: str | None,
+    ip_address: str | None,
+) -> None:
+    """A token issued to an access key (OAuth client credentials), kept as a session of the
+    key's user: listed with their sessions, revoked with them, and ended with the key."""
+    await begin_write(session)
+    now = utcnow()
+    session.add(
+        Session(
+            user_id=principal.user_id,
+            token_hash=token_hash(token),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+            user_agent=(user_agent or "")[:300] or None,
+            ip_address=ip_address,
+            access_key_id=principal.access_key_id,
+            scopes=scopes,
+        )
     )
+    await session.commit()
 
 
 async def principal_for_user(session: AsyncSession, username: str | None = None) -> Principal | None:

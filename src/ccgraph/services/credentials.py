@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ccgraph.auth import access_keys, totp
+from ccgraph.auth import totp
 from ccgraph.auth.passwords import Passwords
 from ccgraph.auth.principal import Principal
 from ccgraph.auth.secret_box import SecretBox
@@ -259,71 +259,11 @@ async def mfa_clear(
     return await run_write(session, work, validate_only=validate_only)
 
 
-@dataclass(frozen=True, slots=True)
-class NewAccessKey:
-    key: m.AccessKey
-    secret: str
-
-
-async def access_key_create(
-    session: AsyncSession, settings: Settings, actor: Actor, user_id: int, *, validate_only: bool = False
-) -> Outcome[NewAccessKey]:
-    """At most `access_keys_per_user` active keys (2, as AWS IAM); the secret is shown once."""
-
-    async def work() -> NewAccessKey:
-        user = await authority.act_on(session, actor, user_id, "userId", master_only="access keys")
-        if not user.enabled:
-            raise Rejected([UserError(["userId"], "USER_DISABLED", "The user is disabled.")])
-        active = (
-            await session.execute(
-                select(func.count())
-                .select_from(m.AccessKey)
-                .where(m.AccessKey.user_id == user.id, m.AccessKey.active)
-            )
-        ).scalar_one()
-        if active >= settings.access_keys_per_user:
-            raise Rejected(
-                [
-                    UserError(
-                        ["userId"],
-                        "LIMIT_REACHED",
-                        f"A user has at most {settings.access_keys_per_user} active access keys; "
-                        "deactivate or delete one first.",
-                    )
-                ]
-            )
-        secret = access_keys.new_secret()
-        key = m.AccessKey(
-            user_id=user.id, key_id=access_keys.new_key_id(), secret_hash=access_keys.secret_hash(secret)
-        )
-        session.add(key)
-        await session.flush()
-        audit.record(
-            session,
-            actor,
-            "accessKey.create",
-            user,
-            business_unit_id=user.business_unit_id,
-            changes={"accessKeyId": {"before": None, "after": key.key_id}},
-        )
-        return NewAccessKey(key, secret)
-
-    return await run_write(session, work, validate_only=validate_only)
-
-
-async def _visible_key(session: AsyncSession, actor: Actor, key_pk: int) -> tuple[m.AccessKey, m.User]:
-    key = await session.get(m.AccessKey, key_pk, populate_existing=True)
-    if key is None:
-        raise _missing("access key")
-    user = await _owner(session, actor, key, "access key", master_only="access keys")
-    return key, user
-
-
-def _missing(what: str) -> Rejected:
+def missing(what: str) -> Rejected:
     return Rejected([UserError(["id"], "NOT_FOUND", f"No {what} with this ID.")])
 
 
-async def _owner(
+async def owner_of(
     session: AsyncSession, actor: Actor, row: m.AccessKey | m.Session, what: str, **rule: str
 ) -> m.User:
     """The user an access key or session belongs to, when the actor may act on them; a key or
@@ -332,46 +272,8 @@ async def _owner(
         return await authority.act_on(session, actor, row.user_id, **rule)
     except Rejected as refused:
         if any(e.code == "NOT_FOUND" for e in refused.errors):
-            raise _missing(what) from None
+            raise missing(what) from None
         raise
-
-
-async def access_key_deactivate(
-    session: AsyncSession, actor: Actor, key_pk: int, *, validate_only: bool = False
-) -> Outcome[m.AccessKey]:
-    async def work() -> m.AccessKey:
-        key, user = await _visible_key(session, actor, key_pk)
-        key.active = False
-        audit.record(
-            session,
-            actor,
-            "accessKey.deactivate",
-            user,
-            business_unit_id=user.business_unit_id,
-            changes={"accessKeyId": {"before": key.key_id, "after": key.key_id}},
-        )
-        return key
-
-    return await run_write(session, work, validate_only=validate_only)
-
-
-async def access_key_delete(
-    session: AsyncSession, actor: Actor, key_pk: int, *, validate_only: bool = False
-) -> Outcome[int]:
-    async def work() -> int:
-        key, user = await _visible_key(session, actor, key_pk)
-        audit.record(
-            session,
-            actor,
-            "accessKey.delete",
-            user,
-            business_unit_id=user.business_unit_id,
-            changes={"accessKeyId": {"before": key.key_id, "after": None}},
-        )
-        await session.delete(key)
-        return key_pk
-
-    return await run_write(session, work, validate_only=validate_only)
 
 
 def may_manage_sessions_of(principal: Principal, user_id: int) -> bool:
@@ -384,8 +286,8 @@ async def session_revoke(session: AsyncSession, actor: Actor, session_pk: int) -
     async def work() -> m.Session:
         row = await session.get(m.Session, session_pk, populate_existing=True)
         if row is None or not may_manage_sessions_of(actor.principal, row.user_id):
-            raise _missing("session")
-        user = await _owner(session, actor, row, "session")
+            raise missing("session")
+        user = await owner_of(session, actor, row, "session")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
         audit.record(session, actor, "session.revoke", user, business_unit_id=user.business_unit_id)

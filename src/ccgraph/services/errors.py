@@ -29,6 +29,8 @@ class ErrorCode(enum.StrEnum):
     TARGET_OUTRANKS_ACTOR = "TARGET_OUTRANKS_ACTOR"
     PERMISSION_NOT_HELD = "PERMISSION_NOT_HELD"
     PERMISSION_REQUIRED = "PERMISSION_REQUIRED"
+    SCOPE_NOT_HELD = "SCOPE_NOT_HELD"
+    EXPIRED = "EXPIRED"
     MASTER_ADMINISTRATOR = "MASTER_ADMINISTRATOR"
     MASTER_ADMINISTRATOR_PROTECTED = "MASTER_ADMINISTRATOR_PROTECTED"
     ADMINISTRATOR_PROFILE_PROTECTED = "ADMINISTRATOR_PROFILE_PROTECTED"
@@ -78,6 +80,8 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.TARGET_OUTRANKS_ACTOR: "The target user holds permissions the caller does not.",
     ErrorCode.PERMISSION_NOT_HELD: "The caller cannot grant a permission they do not hold.",
     ErrorCode.PERMISSION_REQUIRED: "Setting this field needs a permission the caller lacks.",
+    ErrorCode.SCOPE_NOT_HELD: "An access key's scope names a permission its user does not hold.",
+    ErrorCode.EXPIRED: "The object has expired (an access key past its expiry cannot be reactivated).",
     ErrorCode.MASTER_ADMINISTRATOR: "Not available for the master administrator.",
     ErrorCode.MASTER_ADMINISTRATOR_PROTECTED: "Only the master administrator can change themselves.",
     ErrorCode.ADMINISTRATOR_PROFILE_PROTECTED: "The built-in administrator profile cannot be changed.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ccgraph.db.base import Base, IdMixin, UtcDateTime, fk, utcnow
@@ -21,6 +21,10 @@ class Session(IdMixin, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     user_agent: Mapped[str | None] = mapped_column(String(300))
     ip_address: Mapped[str | None] = mapped_column(String(45))
+    # A token issued to an access key (OAuth client credentials): it lives and dies with the
+    # key, and acts with the key's scopes narrowed to its own.
+    access_key_id: Mapped[int | None] = fk("access_keys.id", ondelete="CASCADE", nullable=True)
+    scopes: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class AccessKey(IdMixin, Base):
@@ -32,3 +36,9 @@ class AccessKey(IdMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_used_from: Mapped[str | None] = mapped_column(String(45))
+    name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    description: Mapped[str | None] = mapped_column(String(500))
+    # Permission names the key may use, of its user's (None: all of them); checked at each request
+    scopes: Mapped[list[str] | None] = mapped_column(JSON)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -14,6 +14,7 @@ from strawberry.types import Info
 from ccgraph.db import models as m
 from ccgraph.enums import Permission as PermissionValue
 from ccgraph.execution.prefetch import MISSING, Related, cached_all, needs, ready
+from ccgraph.schema.access_keys import AccessKey
 from ccgraph.schema.business_units import BusinessUnit
 from ccgraph.schema.catalog.types import (
     ChannelValue,
@@ -25,7 +26,7 @@ from ccgraph.schema.catalog.types import (
     WorkStream,
     channel_values,
 )
-from ccgraph.schema.credentials import AccessKey, Session
+from ccgraph.schema.credentials import Session
 from ccgraph.schema.enums import (
     AccessMode,
     DeliveryMode,
