@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from graphql import get_named_type
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ccgraph.db import models as m
 from ccgraph.db.engine import DRY_RUN, DryRunCommit
@@ -31,7 +31,7 @@ NOWHERE = Vector(("-",), "User")  # an input naming nothing in particular
 # The first place each mutation names a user, file or grant: filled with a harmless target.
 VECTORS = {name: vectors[0] for name, _, vectors in MUTATIONS}
 # What a dry run leaves out on purpose: a secret that would never work is not shown.
-WITHHELD = {("accessKeyCreate", "secret")}
+WITHHELD = {("accessKeyCreate", "secret"), ("accessKeyRotate", "secret")}
 
 
 def dry_runnable() -> list[str]:
@@ -89,6 +89,9 @@ async def arrange(db: Any, org: Organisation, mutation: str) -> Adjust | None:
         return _newcomer(org)
     if mutation == "userPasswordReset":
         return _fill(password=PASSWORD, passwordConfirmation=PASSWORD)
+    if mutation == "accessKeyActivate":  # only a deactivated key can be reactivated
+        await db.execute(update(m.AccessKey).values(active=False))
+        await db.commit()
     if mutation == "userSkillsSetProficiency":
         return _fill(setAllTo=5)
     if mutation.startswith("userDirectReports"):  # the generic input has the user report to themself

@@ -46,9 +46,10 @@ class NewAccessKey:
     secret: str
 
 
-def _checked(terms: KeyTerms, held: frozenset[Permission]) -> dict[str, Any]:
-    """The terms as columns, or every problem with them, each naming its field. Scopes are a
-    subset of the user's permissions: a key never does more than its user."""
+def _checked(actor: Actor, terms: KeyTerms, held: frozenset[Permission]) -> dict[str, Any]:
+    """The terms as columns, or every problem with them, each naming its field. Scopes are
+    granted as any permission is (never one the actor lacks), and are a subset of the user's
+    permissions: a key never does more than its user."""
     errors: list[UserError] = []
     values: dict[str, Any] = {}
     if terms.name is not KEEP:
@@ -66,8 +67,11 @@ def _checked(terms: KeyTerms, held: frozenset[Permission]) -> dict[str, Any]:
         if scopes is not None and not scopes:
             message = "Give at least one permission, or leave scopes out for all of the user's."
             errors.append(UserError(["scopes"], "INVALID", message))
+        not_grantable = authority.not_grantable(actor, scopes or (), ["scopes"])
         beyond = [s for s in scopes or () if Permission(s) not in held]
-        if beyond:
+        if not_grantable is not None:
+            errors.append(not_grantable)
+        elif beyond:
             message = f"The key's user does not hold {', '.join(beyond)}; a key cannot do more than its user."
             errors.append(UserError(["scopes"], "SCOPE_NOT_HELD", message))
         values["scopes"] = scopes
@@ -155,7 +159,7 @@ async def create(
 
     async def work() -> NewAccessKey:
         user = await authority.act_on(session, actor, user_id, "userId", master_only="access keys")
-        values = _checked(terms, await _user_permissions(session, user.id))
+        values = _checked(actor, terms, await _user_permissions(session, user.id))
         return await _issue(session, settings, actor, user, values, "userId")
 
     return await run_write(session, work, validate_only=validate_only)
@@ -198,7 +202,7 @@ async def update(
 
     async def work() -> m.AccessKey:
         key, user = await _visible_key(session, actor, key_pk)
-        values = _checked(terms, await _user_permissions(session, user.id))
+        values = _checked(actor, terms, await _user_permissions(session, user.id))
         changes = {
             _FIELDS[column]: {"before": _shown(getattr(key, column)), "after": _shown(value)}
             for column, value in values.items()
