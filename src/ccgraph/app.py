@@ -249,7 +249,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
     app = Starlette(
         routes=[
             Route("/graphql", idempotent, methods=["GET", "POST"]),
-            Route("/oauth/token", TokenEndpoint(settings, sessions), methods=["POST"]),
+            Route("/oauth/token", TokenEndpoint(settings, sessions).__call__, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             ),
