@@ -100,12 +100,6 @@ async def test_the_token_lifetime_is_the_configured_one(app, admin_api, db, oaut
     assert before + timedelta(seconds=3599) <= expires <= utcnow() + timedelta(seconds=3600)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: authlib's ClientCredentialsGrant allows only client_secret_basic "
-    "(TOKEN_ENDPOINT_AUTH_METHODS); oauth._Server registers it unchanged, so form credentials "
-    "are refused 401 invalid_client",
-)
 async def test_client_credentials_in_the_form_get_a_token_too(app, admin_api, db, oauth):
     user = await partner(db, app)
     key = await issue(admin_api, user)
@@ -189,11 +183,6 @@ async def test_requests_the_token_endpoint_does_not_serve_are_refused_by_rfc_674
     assert (await db.execute(select(m.Session).where(m.Session.user_id == user.id))).first() is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a form without grant_type is answered unsupported_grant_type (authlib's "
-    "get_token_grant); RFC 6749 §5.2 names a missing required parameter invalid_request",
-)
 async def test_a_request_without_grant_type_is_an_invalid_request(app, admin_api, db, oauth):
     user = await partner(db, app)
     key = await issue(admin_api, user)
@@ -201,11 +190,6 @@ async def test_a_request_without_grant_type_is_an_invalid_request(app, admin_api
     assert refusal(response, 400)["error"] == "invalid_request"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: on plain http to a host that is not loopback, authlib's OAuth2Request raises "
-    "InsecureTransportError inside TokenEndpoint, which answers 500 INTERNAL_SERVER_ERROR",
-)
 async def test_a_token_request_over_plain_http_is_refused_not_a_server_error(app, admin_api, db):
     user = await partner(db, app)
     key = await issue(admin_api, user)
@@ -225,11 +209,6 @@ async def test_deactivating_the_key_ends_its_tokens_at_once(app, admin_api, db, 
     assert await admin_api.refused(USERS, f"Bearer {token}") == "TOKEN_REVOKED"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: deactivation does not revoke the key's tokens; principal_for_token reads the key's "
-    "`active` at each request, so reactivating the key brings its old tokens back to life",
-)
 async def test_a_token_ended_by_deactivation_stays_ended_when_the_key_is_reactivated(
     app, admin_api, db, oauth
 ):

@@ -14,7 +14,7 @@ from typing import Any
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749 import ClientMixin, grants
-from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidClientError, InvalidScopeError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.util import extract_basic_authorization, scope_to_list
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
@@ -87,13 +87,19 @@ class _Request(OAuth2Request):
         return {}
 
 
+class _ClientCredentials(grants.ClientCredentialsGrant):
+    """RFC 6749 §2.3.1: the credentials by HTTP Basic, or in the form."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
 class _Server(AuthorizationServer):
     """Authlib's authorization server for one token request, whose client is already found."""
 
     def __init__(self, exchange: _Exchange, ttl: int) -> None:
         super().__init__(scopes_supported=[p.value for p in Permission])
         self.exchange = exchange
-        self.register_grant(grants.ClientCredentialsGrant)
+        self.register_grant(_ClientCredentials)
         self.register_token_generator(
             "default", BearerTokenGenerator(lambda **_: new_token(), expires_generator=ttl)
         )
@@ -147,18 +153,21 @@ class TokenEndpoint:
                 400, {"error": "invalid_request", "error_description": f"Send the form as {FORM}."}
             )
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        if not form.get("grant_type"):  # §5.2: a missing parameter is invalid_request
+            return _answer(400, {"error": "invalid_request", "error_description": "Send grant_type."})
         try:
             exchange = await self._client(request, form)
-            response: Response = _Server(exchange, self.ttl).create_token_response(
-                _Request(request, form, exchange)
-            )
-            if exchange.token and exchange.client is not None:
-                await self._keep(request, exchange)
+            token_request = _Request(request, form, exchange)
+        except InsecureTransportError as refused:  # plain http, but on the loopback address
+            return _answer(400, {"error": "invalid_request", "error_description": refused.description})
         except Exception as exc:
             if not unreachable(exc):
                 raise
             description = "The database cannot be reached; try again shortly."
             return _answer(503, {"error": "temporarily_unavailable", "error_description": description})
+        response: Response = _Server(exchange, self.ttl).create_token_response(token_request)
+        if exchange.token and exchange.client is not None:
+            await self._keep(request, exchange)
         return response
 
     async def _client(self, request: Request, form: dict[str, str]) -> _Exchange:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.auth import access_keys
@@ -235,12 +236,18 @@ async def _set_active(
 ) -> Outcome[m.AccessKey]:
     async def work() -> m.AccessKey:
         key, user = await _visible_key(session, actor, key_pk)
+        if active and key.expires_at is not None and key.expires_at <= utcnow():
+            message = "The key has expired and cannot be reactivated; rotate or create a new key."
+            raise Rejected([UserError(["id"], "EXPIRED", message)])
         if key.active == active:
             return key
-        if active:
-            if key.expires_at is not None and key.expires_at <= utcnow():
-                message = "The key has expired and cannot be reactivated; rotate or create a new key."
-                raise Rejected([UserError(["id"], "EXPIRED", message)])
+        if not active:  # its tokens end with it, for good: reactivating the key does not revive them
+            await session.execute(
+                update_rows(m.Session)
+                .where(m.Session.access_key_id == key.id, m.Session.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        else:
             assert settings is not None
             if not user.enabled:
                 raise Rejected([UserError(["id"], "USER_DISABLED", "The key's user is disabled.")])
