@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run install install-test test lint format schema schema-check bench clean
+.PHONY: run install install-test test lint format schema schema-check scim-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ schema: install
 ## schema.graphql against the last release's (releases/): every breaking change must be in CHANGELOG.md.
 schema-check: install
 	$(BIN)/python scripts/schema_check.py
+
+## SCIM conformance: scim2-tester against a live ccgraph (temporary SQLite), with its figures.
+scim-check: install-test
+	$(BIN)/python scripts/scim_check.py
 
 bench: install-test
 	$(BIN)/python bench/import_users.py

@@ -39,7 +39,7 @@ from ccgraph.auth.secret_box import SecretBox
 from ccgraph.config import Settings
 from ccgraph.db.engine import carry_write_gate
 from ccgraph.scim.errors import ScimError
-from ccgraph.scim.models import MAX_RESULTS, POLICY, PROVIDER
+from ccgraph.scim.models import CCGRAPH_USER, MAX_RESULTS, POLICY, PROVIDER
 from ccgraph.scim.permissions import Action
 from ccgraph.scim.responses import scim_json
 from ccgraph.services.auth import Unauthenticated
@@ -249,8 +249,28 @@ async def resource_types(_scim: Scim, request: Request) -> Response:
     )
 
 
-async def schemas(_scim: Scim, request: Request) -> Response:
-    return _listing(Schema, _discovered(list(PROVIDER.schemas), "Schema", request), request)
+async def schemas(scim: Scim, request: Request) -> Response:
+    """The schemas; to a signed-in caller, the ccgraph extension lists the names it may give."""
+    from ccgraph.scim.users import choices
+
+    found = list(PROVIDER.schemas)
+    try:
+        principal = await scim.caller(request)
+    except Unauthenticated:
+        principal = None
+    if principal is not None and not principal.must_change_password:
+        async with scim.session() as session:
+            names = await choices(session, principal)
+        found = [_with_choices(s, names) if str(s.id) == CCGRAPH_USER else s for s in found]
+    return _listing(Schema, _discovered(found, "Schema", request), request)
+
+
+def _with_choices(schema: Schema, names: dict[str, list[str]]) -> Schema:
+    attributes = [
+        a.model_copy(update={"canonical_values": names[a.name] or None}) if a.name in names else a
+        for a in schema.attributes or []
+    ]
+    return schema.model_copy(update={"attributes": attributes})
 
 
 def _listing(model: Any, items: list[Any], request: Request) -> Response:
@@ -262,6 +282,10 @@ def _listing(model: Any, items: list[Any], request: Request) -> Response:
         return scim_json(found[0])
     search = search_request(model, {})
     return list_response(model, len(items), 1, items, search)
+
+
+async def search_everything(_scim: Scim, _request: Request) -> Response:
+    raise ScimError(501, "Search /Users/.search or /Groups/.search: one resource type at a time.")
 
 
 def scim_app(
@@ -299,6 +323,7 @@ def scim_app(
             route("/ResourceTypes/{id}", {"GET": resource_types}),
             route("/Schemas", {"GET": schemas}),
             route("/Schemas/{id}", {"GET": schemas}),
+            route("/.search", {"POST": search_everything}),
             route("/Users", {"GET": users.search, "POST": users.create}),
             route("/Users/.search", {"POST": users.search}),
             route(

@@ -130,7 +130,12 @@ class Manager(ComplexAttribute):
     value: Annotated[str | None, Required.true, CaseExact.true] = Field(
         None, description="The SCIM id of the manager, a user of the same business unit."
     )
-    ref: Annotated[Reference[User] | None, Mutability.read_only] = Field(None, serialization_alias="$ref")
+    ref: Reference[User] | None = Field(
+        None,
+        serialization_alias="$ref",
+        validation_alias="$ref",
+        description="The manager's URL; value wins.",
+    )
     display_name: Annotated[str | None, Mutability.read_only] = None
 
 

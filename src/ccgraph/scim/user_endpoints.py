@@ -158,7 +158,7 @@ async def _change(scim: Scim, request: Request, wanted: Any) -> Response:
             scim.require(principal, Action.ENABLE_USER)
         if new.password:
             scim.require(principal, Action.RESET_PASSWORD)
-        values = await values_of(session, unit_id, new, creating=False)
+        values = await values_of(session, unit_id, new, creating=False, whole=request.method == "PATCH")
         outcome = await lifecycle.update_user(session, actor, user_id, expected or version, values)
         _ok(outcome, if_match=expected is not None)
         if new.active is not None and new.active != enabled:

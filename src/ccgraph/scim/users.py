@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ccgraph.auth.principal import Principal
 from ccgraph.db import models as m
 from ccgraph.scim.errors import ScimError
 from ccgraph.scim.filters import Attributes, Ref
@@ -32,7 +33,9 @@ from ccgraph.scim.models import (
     PhoneType,
     ScimUser,
 )
+from ccgraph.services import authority
 from ccgraph.services.users.fields import BY_COLUMN, COLLECTIONS
+from ccgraph.services.writes import Actor
 
 PHONES = {PhoneType.work: "main_phone", PhoneType.mobile: "mobile_phone", PhoneType.home: "home_phone"}
 ADDRESS = {
@@ -144,10 +147,11 @@ def resource(user: m.User, rel: Related, base: str) -> ScimUser:
         timezone=user.timezone,
         active=user.enabled,
         emails=[Email(value=user.email, type="work", primary=True)],
-        phone_numbers=[
-            PhoneNumber(value=getattr(user, column), type=kind, primary=kind == PhoneType.work)
-            for kind, column in PHONES.items()
-            if getattr(user, column)
+        phone_numbers=[  # the first number is the primary one: work, else mobile, else home
+            PhoneNumber(value=number, type=kind, primary=index == 0)
+            for index, (kind, number) in enumerate(
+                (kind, getattr(user, column)) for kind, column in PHONES.items() if getattr(user, column)
+            )
         ]
         or None,
         addresses=_addresses(user),
@@ -203,10 +207,14 @@ def etag(version: int) -> str:
 # -- writing ----------------------------------------------------------------------------------
 
 
-async def values_of(session: AsyncSession, unit_id: int, res: ScimUser, *, creating: bool) -> dict[str, Any]:
+async def values_of(
+    session: AsyncSession, unit_id: int, res: ScimUser, *, creating: bool, whole: bool = False
+) -> dict[str, Any]:
     """The columns (and security profiles) `res` asks for, as the services take them. On
     creation only what is given; otherwise the whole state of what `res` asserts: the core
-    attributes always (an omitted one is cleared), an extension only when it is there."""
+    attributes always (an omitted one is cleared), an extension only when it is there (a PUT
+    without it leaves it alone) or when `res` is `whole` (a patched user: an extension the
+    patch removed is cleared)."""
     values: dict[str, Any] = {
         "username": res.user_name,
         "first_name": res.name.given_name if res.name else None,
@@ -221,11 +229,11 @@ async def values_of(session: AsyncSession, unit_id: int, res: ScimUser, *, creat
     phones = _by_type(res.phone_numbers or [], PhoneType)
     values |= {column: phones[kind].value if kind in phones else None for kind, column in PHONES.items()}
     values |= _address_values(_by_type(res.addresses or [], AddressType).get(AddressType.work))
-    enterprise = res[EnterpriseUser]
+    enterprise = res[EnterpriseUser] or (EnterpriseUser.model_validate({}) if whole else None)
     if enterprise is not None:
         values |= {column: getattr(enterprise, name) for name, column in ENTERPRISE.items()}
         values["manager_id"] = _manager(enterprise.manager)
-    ccgraph = res[CcgraphUser]
+    ccgraph = res[CcgraphUser] or (CcgraphUser.model_validate({}) if whole else None)
     if ccgraph is not None:
         values["team_id"] = await _named_id(session, m.Team, unit_id, ccgraph.team, "team")
         values["user_profile_id"] = await _named_id(
@@ -271,13 +279,14 @@ def _address_values(address: Address | None) -> dict[str, Any]:
 
 
 def _manager(manager: Manager | None) -> int | None:
-    if manager is None or not manager.value:
+    if manager is None:
         return None
-    pk = pk_of("User", manager.value)
+    value = manager.value or (str(manager.ref).rstrip("/").rsplit("/", 1)[-1] if manager.ref else None)
+    if not value:
+        return None
+    pk = pk_of("User", value)
     if pk is None:
-        raise ScimError(
-            400, f"{ATTRIBUTE['manager_id']}: {manager.value!r} is not a User id.", "invalidValue"
-        )
+        raise ScimError(400, f"{ATTRIBUTE['manager_id']}: {value!r} is not a User id.", "invalidValue")
     return pk
 
 
@@ -336,3 +345,35 @@ ATTRIBUTES = Attributes(
         (ENTERPRISE_USER.lower(), "manager"): [{"value": Ref(m.User.manager_id, "User")}],
     },
 )
+
+
+# -- discovery --------------------------------------------------------------------------------
+
+
+async def choices(session: AsyncSession, principal: Principal) -> dict[str, list[str]]:
+    """The names the caller may give in the ccgraph extension, published as the attributes'
+    `canonicalValues` in /Schemas: the teams and user profiles it may read, and the security
+    profiles it may read and grant (none holding a permission it lacks)."""
+    found: dict[str, list[str]] = {}
+    for attribute, model in (("team", m.Team), ("userProfile", m.UserProfile)):
+        if authority.readable(principal, authority.READ[model]):
+            found[attribute] = list(
+                (
+                    await session.scalars(
+                        select(model.name)
+                        .where(model.business_unit_id == principal.business_unit_id)
+                        .order_by(model.name)
+                    )
+                ).all()
+            )
+    if authority.readable(principal, authority.READ[m.SecurityProfile]):
+        rows = await session.execute(
+            select(m.SecurityProfile.name, m.SecurityProfile.permissions)
+            .where(m.SecurityProfile.business_unit_id == principal.business_unit_id)
+            .order_by(m.SecurityProfile.name)
+        )
+        actor = Actor(principal)
+        found["securityProfiles"] = [
+            name for name, held in rows.all() if not authority.beyond(actor, held or [])
+        ]
+    return found
