@@ -868,3 +868,12 @@ def test_scim2_tester_finds_nothing_wrong_but_its_allow_list(settings):
     figures = check.figures(results)
     assert figures.failed == 0, check.report(results)
     assert figures.passed >= 70, check.report(results)
+
+
+async def test_identity_providers_sign_in_with_the_key_as_a_bearer_token(db, admin_api):
+    """Entra's and Okta's "Secret Token" is `<accessKeyId>:<secret>`, sent as a bearer token."""
+    key = (await provisioner(db, admin_api)).headers["authorization"].removeprefix("AccessKey ")
+    entra = Scim(admin_api.client, f"Bearer {key}")
+    assert (await entra.ok("GET", "/Users"))["totalResults"] >= 2
+    wrong = await Scim(admin_api.client, f"Bearer {key}x").call("GET", "/Users")
+    assert wrong.status_code == 401 and wrong.json()["detail"].startswith("ACCESS_KEY_INVALID")
