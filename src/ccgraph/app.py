@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
 
@@ -33,6 +33,7 @@ from ccgraph.db.migrate import readiness
 from ccgraph.http import Guard, Idempotency, refusal
 from ccgraph.oauth import TokenEndpoint
 from ccgraph.schema.schema import build_schema
+from ccgraph.scim import scim_app
 from ccgraph.services.auth import Unauthenticated, authenticate
 from ccgraph.services.mail import MailSender
 from ccgraph.services.outage import unreachable
@@ -252,6 +253,16 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
             Route("/oauth/token", TokenEndpoint(settings, sessions).__call__, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Mount(
+                "/scim/v2",
+                scim_app(
+                    sessions=sessions,
+                    passwords=passwords,
+                    box=box,
+                    settings=settings,
+                    write_gate=graphql.write_gate,
+                    caller=graphql.caller,
+                ),
             ),
         ],
         middleware=middleware,
