@@ -64,8 +64,14 @@ async def migrate(settings: Settings) -> None:
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     from ccgraph.auth.passwords import Passwords
-    from ccgraph.services.bootstrap import initialize
+    from ccgraph.services.bootstrap import initialize, reset_admin_password
 
+    if args.reset_admin_password and args.admin_password:
+        raise ConfigError(
+            "--admin-password",
+            "cannot be given with --reset-admin-password, which prints a one-time password",
+            "leave it out, and choose the new password at the next sign-in",
+        )
     asyncio.run(migrate(settings))
     print(f"database migrated: {settings.database_url}")
     result = asyncio.run(
@@ -79,7 +85,13 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
             ),
         )
     )
-    if not result.created:
+    if not result.created and args.reset_admin_password:
+        reset = asyncio.run(_with_session(settings, lambda s: reset_admin_password(s, Passwords(settings))))
+        assert reset is not None  # initialize found them
+        ended = f"{reset.sessions_ended} session{'' if reset.sessions_ended == 1 else 's'} ended"
+        print(f"master administrator: {reset.username} (password reset; {ended})")
+        print(f"one-time password:    {reset.password}")
+    elif not result.created:
         print(f"master administrator: {result.username} (exists; its password is not shown again)")
     elif result.password:
         print(f"master administrator: {result.username}")
@@ -379,6 +391,12 @@ def parser() -> argparse.ArgumentParser:
         "--admin-password",
         metavar="PASSWORD",
         help=f"its password (default: generated and printed once; env {ADMIN_PASSWORD})",
+    )
+    init.add_argument(
+        "--reset-admin-password",
+        action="store_true",
+        help="give the existing master administrator a new one-time password, printed once, and "
+        "end their sessions; they choose a new password at the next sign-in (default: off)",
     )
     command("demo", "load the demo organisation (only into an empty business unit)", cmd_demo, MIGRATED)
     imp = command("import", "create or update users from a CSV or XLSX file", cmd_import, MIGRATED)

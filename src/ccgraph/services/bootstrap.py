@@ -1,5 +1,6 @@
 """First start: the first business unit, its Administrator security profile, the base
-presence statuses and the master administrator."""
+presence statuses and the master administrator; and the way back to the master administrator
+when their password is lost (`ccgraph init --reset-admin-password`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.auth.passwords import Passwords
+from ccgraph.auth.principal import Principal
 from ccgraph.db.base import utcnow
 from ccgraph.db.engine import begin_write
 from ccgraph.db.models import BusinessUnit, PresenceStatus, SecurityProfile, User
 from ccgraph.enums import BaseStatus, Permission
+from ccgraph.services import audit
 from ccgraph.services.auth import normalize_username
+from ccgraph.services.users.lifecycle import revoke_credentials
+from ccgraph.services.writes import Actor
 
 DEFAULT_BUSINESS_UNIT = "Default"
 ADMINISTRATOR_PROFILE = "Administrator"
@@ -65,7 +70,7 @@ async def initialize(
     )
     session.add(profile)
     generated = admin_password is None
-    password = admin_password or secrets.token_urlsafe(12)
+    password = admin_password or one_time_password()
     admin = User(
         business_unit_id=unit.id,
         username=normalize_username(admin_username),
@@ -81,6 +86,59 @@ async def initialize(
     session.add(admin)
     await session.commit()
     return InitResult(admin.username, password if generated else None, created=True)
+
+
+def one_time_password() -> str:
+    """16 URL-safe characters (96 random bits): easy to copy from a terminal into a string."""
+    return secrets.token_urlsafe(12)
+
+
+RESET_BY = "ccgraph init --reset-admin-password"
+
+
+@dataclass(frozen=True, slots=True)
+class Reset:
+    username: str
+    password: str
+    sessions_ended: int
+
+
+async def reset_admin_password(session: AsyncSession, passwords: Passwords) -> Reset | None:
+    """A new one-time password for the master administrator, whose password is lost: nobody
+    else may reset it over the API, so shell access to the server is the trust. As after
+    `userPasswordReset`, they must choose a new password at their next sign-in and every
+    session of theirs ends (access keys stay); the audit trail records it, as done by the
+    administrator themselves through the command line. None when there is none yet."""
+    password = one_time_password()
+    hashed = await passwords.hash(password)  # before the write transaction: it takes a while
+    await begin_write(session)
+    master = (
+        (await session.execute(select(User).where(User.is_master_admin).order_by(User.id))).scalars().first()
+    )
+    if master is None:
+        await session.rollback()
+        return None
+    master.password_hash = hashed
+    master.password_changed_at = master.updated_at = utcnow()
+    master.must_change_password = True
+    ended = await revoke_credentials(session, master.id, keep_access_keys=True)
+    themselves = Principal(
+        master.id, master.username, master.business_unit_id, frozenset(), is_master_admin=True
+    )
+    audit.record(
+        session,
+        Actor(themselves),
+        "user.passwordReset",
+        master,
+        business_unit_id=master.business_unit_id,
+        changes={
+            "passwordGenerated": {"before": None, "after": True},
+            "sessionsRevoked": {"before": None, "after": ended},
+            "resetBy": {"before": None, "after": RESET_BY},
+        },
+    )
+    await session.commit()
+    return Reset(master.username, password, ended)
 
 
 async def ensure_base_presences(session: AsyncSession, business_unit_id: int) -> None:
