@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run install install-test test lint format schema schema-check scim-check bench clean
+.PHONY: run install install-test test lint format schema schema-check scim-check bench clean graphiql-assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
-install: $(VENV)/.installed
+## GraphiQL's React, ReactDOM and GraphiQL files: from the npm registry once, checked against
+## src/ccgraph/graphiql/assets.json; a no-op when they are there and intact.
+graphiql-assets: | $(BIN)/python
+	$(BIN)/python scripts/fetch_graphiql.py
 
-install-test: $(VENV)/.installed-test
+install: $(VENV)/.installed graphiql-assets
+
+install-test: $(VENV)/.installed-test graphiql-assets
 
 ## Migrate the embedded database, load the demo organisation if empty, serve GraphiQL.
 run: install
@@ -62,3 +67,4 @@ bench: install-test
 
 clean:
 	rm -rf $(VENV) ccgraph.db ccgraph.db-wal ccgraph.db-shm .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf src/ccgraph/graphiql/static/vendor test-artifacts

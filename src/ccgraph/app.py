@@ -22,7 +22,7 @@ from starlette.routing import Mount, Route
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
 
-from ccgraph import metrics
+from ccgraph import graphiql, metrics
 from ccgraph.auth.passwords import Passwords
 from ccgraph.auth.principal import Principal
 from ccgraph.auth.secret_box import SecretBox
@@ -59,7 +59,7 @@ class GraphQLApp(GraphQL):
     ) -> None:
         super().__init__(
             build_schema(settings),
-            graphql_ide=None if settings.production else "graphiql",
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
             multipart_uploads_enabled=True,
         )
         self.settings = settings
@@ -106,6 +106,10 @@ class GraphQLApp(GraphQL):
         except ServiceUnavailable:
             message = f"The database cannot be reached; nothing was done (request id {request_id})."
             return _json(503, refusal("SERVICE_UNAVAILABLE", message, request_id))
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """ccgraph's GraphiQL page (ccgraph.graphiql), not Strawberry's, which loads from a CDN."""
+        return graphiql.page()
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         request_id = request.state.request_id
@@ -253,6 +257,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
             Route("/oauth/token", TokenEndpoint(settings, sessions).__call__, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *(graphiql.routes() if graphql.graphql_ide else []),
             Mount(
                 "/scim/v2",
                 scim_app(

@@ -75,6 +75,8 @@ class Settings:
     max_query_cost: int = 50_000
     # Production controls.
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
+    # GraphiQL at /graphql; None (unset): on in development, off in production.
+    graphiql: bool | None = None
     max_body_bytes: int = 12 * 1024 * 1024
     # Benchmarks only: false resolves every relation row by row (the "naive" baseline).
     dataloaders: bool = True
@@ -91,6 +93,10 @@ class Settings:
         return self.env == "production"
 
     @property
+    def graphiql_enabled(self) -> bool:
+        return (not self.production) if self.graphiql is None else self.graphiql
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -102,7 +108,8 @@ class Settings:
             raw = environ.get(variable(f.name))
             if raw is None:
                 continue
-            kind = type(getattr(cls(), f.name))
+            default = getattr(cls(), f.name)
+            kind = bool if default is None else type(default)  # None: an on/off left to other settings
             try:
                 values[f.name] = _bool(raw) if kind is bool else kind(raw)
             except ValueError:
