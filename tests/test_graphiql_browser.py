@@ -167,7 +167,6 @@ def test_the_walkthrough_in_chromium_with_the_network_cut_off(server: tuple[str,
     left: list[str] = []  # requests for anywhere but the server: refused, and must be none
     failed: list[str] = []
     console: list[str] = []
-    started = time.monotonic()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -278,4 +277,3 @@ def test_the_walkthrough_in_chromium_with_the_network_cut_off(server: tuple[str,
     assert failed == [] and console == [] and violations == []
     assert token not in kept and "graphiql:headers" not in kept  # headers are never stored
     assert json.loads(kept)[0] == []  # nothing in localStorage at all
-    assert time.monotonic() - started < 30
