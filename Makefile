@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run install install-test test lint format schema schema-check scim-check bench clean graphiql-assets
+.PHONY: run install install-test test lint format schema schema-check http-audit scim-check bench clean graphiql-assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ schema: install
 ## schema.graphql against the last release's (releases/): every breaking change must be in CHANGELOG.md.
 schema-check: install
 	$(BIN)/python scripts/schema_check.py
+
+## graphql-http's GraphQL-over-HTTP audit against a live server (needs Node and npm).
+http-audit: install
+	$(BIN)/python scripts/graphql_http_audit.py
 
 ## SCIM conformance: scim2-tester against a live ccgraph (temporary SQLite), with its figures.
 scim-check: install-test

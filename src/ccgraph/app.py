@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from cross_web import HTTPException
+from cross_web.request import StarletteRequestAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,6 +22,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from ccgraph import graphiql, metrics
 from ccgraph.auth.passwords import Passwords
@@ -30,6 +33,15 @@ from ccgraph.config import Settings
 from ccgraph.context import Context
 from ccgraph.db.engine import create_engine, session_factory
 from ccgraph.db.migrate import readiness
+from ccgraph.graphql_http import (
+    CANNOT_EXECUTE,
+    GRAPHQL_RESPONSE,
+    JSON,
+    DocumentError,
+    Documents,
+    cannot_execute,
+    media_type,
+)
 from ccgraph.http import Guard, Idempotency, refusal
 from ccgraph.oauth import TokenEndpoint
 from ccgraph.schema.schema import build_schema
@@ -49,7 +61,17 @@ class ServiceUnavailable(Exception):
     """The database cannot be reached: the request is answered 503, not masked."""
 
 
+class Adapter(StarletteRequestAdapter):
+    """Strawberry's view of a request, with the request itself at hand."""
+
+    @property
+    def starlette(self) -> Request:
+        return self._request
+
+
 class GraphQLApp(GraphQL):
+    request_adapter_class = Adapter
+
     def __init__(
         self,
         settings: Settings,
@@ -59,13 +81,15 @@ class GraphQLApp(GraphQL):
     ) -> None:
         super().__init__(
             build_schema(settings),
-            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            # trusted documents: nothing else runs, so an editor for other documents is no use
+            graphql_ide="graphiql" if settings.graphiql_enabled and not settings.trusted_documents else None,
             multipart_uploads_enabled=True,
         )
         self.settings = settings
         self.sessions = sessions
         self.passwords = passwords
         self.box = box
+        self.documents = Documents(settings, sessions)
         # SQLite has one writer at a time: queue this process's writers here (see Context.write)
         self.write_gate: Any = asyncio.Lock() if settings.is_sqlite else contextlib.nullcontext()
 
@@ -84,14 +108,35 @@ class GraphQLApp(GraphQL):
         return value
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        """Strawberry's run, with every refusal of the request as a whole in JSON with a code
-        and the request id (Strawberry answers those in plain text)."""
+        """Strawberry's run, answered as GraphQL over HTTP says (graphql_http): in the media
+        type the client accepts, a request that could not execute as a 4xx to clients of the
+        specification's type, and every refusal of the request as a whole as a GraphQL error
+        with a code and the request id (Strawberry answers those in plain text)."""
+        response = await self._run(request, context, root_value)
+        if (
+            isinstance(request, Request)
+            and media_type(request) == GRAPHQL_RESPONSE
+            and response.headers.get("content-type", "").startswith(JSON)
+        ):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            if response.status_code == 200 and request.scope.get("state", {}).get(CANNOT_EXECUTE):
+                response.status_code = 400
+        return response
+
+    async def _run(self, request: Any, context: Any, root_value: Any) -> Any:
         request_id = getattr(request.state, "request_id", None) if hasattr(request, "state") else None
         try:
             return await super().run(request, context, root_value)
         except BadRequest as bad:
             return _json(400, refusal(bad.code, str(bad), request_id))
+        except DocumentError as refused:
+            request.scope.setdefault("state", {})[CANNOT_EXECUTE] = True
+            return _json(refused.status, refusal(refused.code, str(refused), request_id))
         except HTTPException as exc:
+            if exc.reason.endswith("not allowed when using GET"):
+                message = "Only queries run over GET; send mutations with POST."
+                body = refusal("OPERATION_NOT_SUPPORTED", message, request_id)
+                return _json(405, body, headers={"allow": "POST"})
             code = HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
             status = 415 if exc.reason == "Unsupported content type" else exc.status_code
             return _json(
@@ -106,6 +151,38 @@ class GraphQLApp(GraphQL):
         except ServiceUnavailable:
             message = f"The database cannot be reached; nothing was done (request id {request_id})."
             return _json(503, refusal("SERVICE_UNAVAILABLE", message, request_id))
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A browser's GET of the page; not a GET that names an operation by hash."""
+        named = any(request.query_params.get(key) for key in ("extensions", "documentId"))
+        return not named and super().should_render_graphql_ide(request)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """The request's operation, its document found by hash when it names one (persisted
+        queries, trusted documents)."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, list):
+            return data
+        document_id = None
+        if data.query is None:  # by hash only: the specification's `documentId`, if any
+            if request.method == "GET":
+                document_id = request.query_params.get("documentId")
+            elif (request.content_type or "").startswith(JSON):
+                body = self.decode_json(await request.get_body())
+                document_id = body.get("documentId") if isinstance(body, dict) else None
+        return await self.documents.resolve(request.starlette, data, document_id)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """A request that never executed has no `data` for clients of the specification's type;
+        a persisted query sent with its document is kept once it has run."""
+        answer = await super().process_result(request, result)
+        if result.errors and cannot_execute(answer):  # type: ignore[arg-type]
+            request.scope.setdefault("state", {})[CANNOT_EXECUTE] = True
+            if media_type(request) == GRAPHQL_RESPONSE:
+                answer.pop("data", None)
+        else:
+            await self.documents.keep(request)
+        return answer
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """ccgraph's GraphiQL page (ccgraph.graphiql), not Strawberry's, which loads from a CDN."""
@@ -159,6 +236,24 @@ class BadRequest(ValueError):
 
 
 PRINCIPAL = "principal"  # the request state's key for its caller
+# What browsers may send cross-origin: ours, and what the common GraphQL clients add (Apollo
+# Client's CSRF-prevention and operation headers, Apollo's client awareness, W3C trace context).
+CORS_REQUEST_HEADERS = [
+    "authorization",
+    "content-type",
+    "accept",
+    "x-request-id",
+    "idempotency-key",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "graphql-client-name",
+    "graphql-client-version",
+    "traceparent",
+    "tracestate",
+    "baggage",
+]
 HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
 
 
@@ -246,9 +341,9 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
                 CORSMiddleware,
                 allow_origins=origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-request-id", "idempotency-key"],
-                expose_headers=["idempotent-replayed"],
-                max_age=600,
+                allow_headers=CORS_REQUEST_HEADERS,
+                expose_headers=["x-request-id", "idempotent-replayed"],
+                max_age=7200,  # the longest any browser keeps a preflight (Chromium's cap)
             )
         )
     app = Starlette(

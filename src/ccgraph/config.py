@@ -74,6 +74,10 @@ class Settings:
     max_query_tokens: int = 5000
     max_query_cost: int = 50_000
     # Production controls.
+    # Automatic persisted queries: documents kept (the oldest go beyond this).
+    persisted_queries_max: int = 10_000
+    # A persisted documents manifest: when set, only its operations run (and no GraphiQL).
+    trusted_documents: str = ""
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
     # GraphiQL at /graphql; None (unset): on in development, off in production.
     graphiql: bool | None = None
@@ -126,7 +130,7 @@ class Settings:
         return replace(self, **changes)
 
 
-_RANGES = {"port": (0, 65535), "metrics_port": (0, 65535), "workers": (1, 1024), "db_pool_size": (1, 10_000)}
+_RANGES = {"persisted_queries_max": (1, 10_000_000), "port": (0, 65535), "metrics_port": (0, 65535), "workers": (1, 1024), "db_pool_size": (1, 10_000)}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 LOG_FORMATS = ("json", "text")
 _URL_EXAMPLES = "sqlite+aiosqlite:///path/to/ccgraph.db or postgresql+asyncpg://user:password@host/database"
@@ -155,6 +159,10 @@ def check(settings: Settings) -> None:
             f"{settings.log_format!r} is not a log format",
             f"use one of {', '.join(LOG_FORMATS)}",
         )
+    if settings.trusted_documents:
+        from ccgraph.graphql_http import load_manifest  # the manifest is read as the server will
+
+        load_manifest(settings.trusted_documents)
     for name, (low, high) in _RANGES.items():
         value = getattr(settings, name)
         if not low <= value <= high:

@@ -112,6 +112,8 @@ def coded(error: GraphQLError) -> None:
         code = "BAD_USER_INPUT"
     elif "introspection" in message.lower():
         code = "INTROSPECTION_DISABLED"
+    elif error.path is not None:  # found while executing: an argument's value (a malformed ID)
+        code = "BAD_USER_INPUT"
     else:
         code = "GRAPHQL_VALIDATION_FAILED"
     error.extensions = {**(error.extensions or {}), "code": code}

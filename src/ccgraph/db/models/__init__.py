@@ -6,6 +6,7 @@ from ccgraph.db.models.credentials import AccessKey, Session
 from ccgraph.db.models.idempotency import IdempotencyKey
 from ccgraph.db.models.login_attempts import LoginAttempt
 from ccgraph.db.models.mail import OutboxMail
+from ccgraph.db.models.persisted_queries import PersistedQuery
 from ccgraph.db.models.routing import PresenceStatus, Queue, WorkStream
 from ccgraph.db.models.security_profiles import SecurityProfile, user_security_profiles
 from ccgraph.db.models.skills import Skill, UserSkill
@@ -24,6 +25,7 @@ __all__ = [
     "IdempotencyKey",
     "LoginAttempt",
     "OutboxMail",
+    "PersistedQuery",
     "PresenceStatus",
     "Queue",
     "SecurityProfile",
