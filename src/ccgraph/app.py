@@ -81,8 +81,7 @@ class GraphQLApp(GraphQL):
     ) -> None:
         super().__init__(
             build_schema(settings),
-            # trusted documents: nothing else runs, so an editor for other documents is no use
-            graphql_ide="graphiql" if settings.graphiql_enabled and not settings.trusted_documents else None,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
             multipart_uploads_enabled=True,
         )
         self.settings = settings

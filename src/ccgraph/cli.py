@@ -271,7 +271,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         _serve_metrics(settings)
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
-    print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
+    graphiql = "GraphiQL" if settings.graphiql_enabled else "GraphQL (GraphiQL off)"
+    print(f"{graphiql}: http://{host}:{port}/graphql", flush=True)
     from ccgraph.logs import log_config
 
     uvicorn.run(

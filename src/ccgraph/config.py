@@ -98,7 +98,10 @@ class Settings:
 
     @property
     def graphiql_enabled(self) -> bool:
-        return (not self.production) if self.graphiql is None else self.graphiql
+        """On in development, off in production unless asked for; never with trusted
+        documents, where no other document runs (so an editor for them is no use)."""
+        wanted = (not self.production) if self.graphiql is None else self.graphiql
+        return wanted and not self.trusted_documents
 
     @property
     def is_sqlite(self) -> bool:
