@@ -7,6 +7,11 @@ UPDATE = "Change only what is given; `version` must be the one last read."
 VERSION = "The version last read; a stale one is a CONFLICT and nothing is applied."
 NAME_TEXT = "Its name, unique in its business unit (case aside)."
 DESCRIPTION_TEXT = "A free text for administrators; empty when none was given."
+# `externalId` of a user or a team: "{what}" is the object.
+EXTERNAL_ID = (
+    "The identifier the identity provider that provisions this {what} over SCIM gave it; "
+    "set only through SCIM."
+)
 
 # Arguments that many fields take, described once (`describe_arguments` gives each argument
 # without a description of its own the text for its name).

@@ -116,7 +116,23 @@ async def payload(request: Request) -> dict[str, Any]:
         raise ScimError(400, "The body is not JSON.", "invalidSyntax") from None
     if not isinstance(data, dict):
         raise ScimError(400, "The body must be a JSON object.", "invalidSyntax")
+    refuse_nul(data, "invalidValue")
     return data
+
+
+def refuse_nul(data: Any, scim_type: str) -> None:
+    """No string may hold a NUL (U+0000), as GraphQL refuses it: no database stores one, and
+    PostgreSQL fails a query that carries one."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise ScimError(400, "Strings may not contain NUL (\\u0000) characters.", scim_type)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            refuse_nul(key, scim_type)
+            refuse_nul(value, scim_type)
+    elif isinstance(data, list):
+        for value in data:
+            refuse_nul(value, scim_type)
 
 
 def parse(model: Any, data: Any, ctx: Context) -> Any:
@@ -146,6 +162,7 @@ def response_parameters(model: Any, request: Request) -> ResponseParameters[Any]
 
 
 def search_request(model: Any, data: dict[str, Any]) -> SearchRequest[Any]:
+    refuse_nul(data, "invalidFilter")  # a query string's; a body's was refused as it was read
     return parse(SearchRequest[model], data, Context.SEARCH_REQUEST)
 
 

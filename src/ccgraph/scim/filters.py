@@ -1,8 +1,8 @@
 """SCIM filters (RFC 7644 §3.4.2.2) as SQL: scim2-models parses and checks the filter against
 the resource's model; this visitor turns its syntax tree into a WHERE clause over the columns
-that hold each attribute. String comparisons ignore case (no attribute here is caseExact but
-ids); an attribute with no column to compare is an `invalidFilter`, never a silent "match
-nothing"."""
+that hold each attribute. String comparisons ignore case, but for the caseExact attributes
+(ids, `externalId`: RFC 7643 §3.1); an attribute with no column to compare is an
+`invalidFilter`, never a silent "match nothing"."""
 
 from __future__ import annotations
 
@@ -38,6 +38,13 @@ class Ref:
 
     column: Any
     type_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exact:
+    """A string column compared case-exactly (a caseExact attribute, e.g. `externalId`)."""
+
+    column: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +132,8 @@ def _present(target: Target) -> Clause:
         return target.present()
     if isinstance(target, Ref):
         return target.column.is_not(None)
+    if isinstance(target, Exact):
+        target = target.column
     if not _is_column(target):
         return true() if target not in (None, "") else false()
     if _python_type(target) is str:
@@ -146,6 +155,9 @@ def _compare(target: Target, op: CompareOperator, value: Any) -> Clause:
         if pk is None:
             return false() if op == Op.eq else true()
         return target.column == pk if op == Op.eq else or_(target.column != pk, target.column.is_(None))
+    exact = isinstance(target, Exact)
+    if exact:
+        target = target.column
     if not _is_column(target):
         return true() if _python_compare(target, op, value) else false()
     if isinstance(value, bool) or value is None:
@@ -157,7 +169,7 @@ def _compare(target: Target, op: CompareOperator, value: Any) -> Clause:
         return _ordered(target, op, _as_datetime(value))
     if isinstance(value, int | float):
         return _ordered(target, op, value)
-    return _string(target, op, str(value))
+    return _string(target, op, str(value), exact=exact)
 
 
 def _python_type(target: Any) -> type | None:
@@ -196,17 +208,32 @@ def _ordered(column: Any, op: CompareOperator, value: Any) -> Clause:
 
 
 def _like(value: str) -> str:
-    return value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _string(column: Any, op: CompareOperator, value: str) -> Clause:
+def _string(column: Any, op: CompareOperator, value: str, *, exact: bool = False) -> Clause:
+    """A string comparison; ignoring case, unless `exact`. An exact `co`/`sw`/`ew` is built from
+    functions SQLite and PostgreSQL share, not LIKE (SQLite's LIKE ignores the case of ASCII
+    letters): a value occurs in a string when removing it changes the string."""
+    if exact:
+        if op in (Op.co, Op.sw, Op.ew) and not value:
+            return column.is_not(None)
+        if op == Op.co:
+            return func.replace(column, value, "") != column
+        if op == Op.sw:
+            return func.substr(column, 1, len(value)) == value
+        if op == Op.ew:
+            return func.substr(column, func.length(column) - len(value) + 1) == value
+        if op == Op.ne:
+            return or_(column != value, column.is_(None))
+        return _ordered(column, op, value)
     lowered = func.lower(column)
     if op == Op.co:
-        return lowered.like(f"%{_like(value)}%", escape="\\")
+        return lowered.like(f"%{_like(value.lower())}%", escape="\\")
     if op == Op.sw:
-        return lowered.like(f"{_like(value)}%", escape="\\")
+        return lowered.like(f"{_like(value.lower())}%", escape="\\")
     if op == Op.ew:
-        return lowered.like(f"%{_like(value)}", escape="\\")
+        return lowered.like(f"%{_like(value.lower())}", escape="\\")
     if op == Op.ne:
         return or_(lowered != value.lower(), column.is_(None))
     return _ordered(lowered, op, value.lower())

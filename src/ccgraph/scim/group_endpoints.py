@@ -1,7 +1,8 @@
-"""/Groups: ccgraph's teams. The name through the catalog's team use cases (`teamCreate`,
-`teamUpdate`, `teamDelete`), the members through the users' update use case (`userUpdate`
-setting their team), so that both need what GraphQL needs for them. Reading a group lists
-users: it needs TEAMS_VIEW and USERS_VIEW."""
+"""/Groups: ccgraph's teams. The name and `externalId` through the catalog's team use cases
+(`teamCreate`, `teamUpdate`, `teamDelete`), the members through the users' update use case
+(`userUpdate` setting their team), so that both need what GraphQL needs for them; one request
+is one transaction: a member refused, and neither the team nor any member is changed. Reading
+a group lists users: it needs TEAMS_VIEW and USERS_VIEW."""
 
 from __future__ import annotations
 
@@ -38,11 +39,13 @@ from ccgraph.scim.users import etag
 from ccgraph.services import pagination
 from ccgraph.services.catalog import writes as catalog
 from ccgraph.services.catalog.queries import catalog_query
+from ccgraph.services.errors import UserError
 from ccgraph.services.users import lifecycle
-from ccgraph.services.writes import Actor, Outcome
+from ccgraph.services.writes import Actor, Outcome, Rejected, run_write
 
 READ = (Action.READ_TEAMS, Action.READ_USERS)
-ERRORS = {"name": "displayName", "id": "members", "teamId": "members"}
+# A member's errors come prefixed with "members" (see `_members`).
+ERRORS = {"name": "displayName", "externalId": "externalId", "members": "members"}
 
 
 async def search(scim: Scim, request: Request) -> Response:
@@ -84,12 +87,17 @@ async def create(scim: Scim, request: Request) -> Response:
     parameters = response_parameters(Team, request)
     actor = scim.actor(principal, request)
     async with scim.session(write=True) as session:
-        outcome = await catalog.create(session, actor, catalog.TEAM, {"name": new.display_name})
+
+        async def work() -> int:
+            values = {"name": new.display_name, "external_id": new.external_id}
+            team = await catalog.create_row(session, actor, catalog.TEAM, values)
+            await _members(session, actor, team.id, [], wanted)
+            return int(team.id)
+
+        outcome = await run_write(session, work)
         _ok(outcome)
         assert outcome.value is not None
-        team_id = outcome.value.id
-        await _members(session, actor, team_id, [], wanted)
-        team = await _reread(session, team_id)
+        team = await _reread(session, outcome.value)
         return await _answer(request, session, team, 201, Context.RESOURCE_CREATION_RESPONSE, parameters)
 
 
@@ -127,25 +135,28 @@ async def _change(scim: Scim, request: Request, wanted: Any) -> Response:
     async with scim.session(write=True) as session:
         team = await _visible(session, principal, request)
         expected = check_version(request, team.version)
-        team_id, version, name = team.id, team.version, team.name
+        team_id, version, name, external_id = team.id, team.version, team.name, team.external_id
         listed = (await members_of(session, [team_id])).get(team_id, [])
         current = [uid for uid, _ in listed]
         new: Team = wanted(resource(team, listed, base_url(request)))
         members = member_ids(new)
-        renamed = new.display_name is not None and new.display_name != name
+        values: dict[str, Any] = {}
+        if new.display_name is not None and new.display_name != name:
+            values["name"] = new.display_name
+        if (new.external_id or None) != external_id:
+            values["external_id"] = new.external_id
         scim.require(
             principal,
-            *((Action.UPDATE_TEAM,) if renamed else ()),
+            *((Action.UPDATE_TEAM,) if values else ()),
             *((Action.UPDATE_USER,) if members != set(current) else ()),
         )
-        if renamed:
-            _ok(
-                await catalog.update(
-                    session, actor, catalog.TEAM, team_id, expected or version, {"name": new.display_name}
-                ),
-                if_match=expected is not None,
-            )
-        await _members(session, actor, team_id, current, members)
+
+        async def work() -> None:
+            if values:
+                await catalog.update_row(session, actor, catalog.TEAM, team_id, expected or version, values)
+            await _members(session, actor, team_id, current, members)
+
+        _ok(await run_write(session, work), if_match=expected is not None)
         team = await _reread(session, team_id)
         ctx = (
             Context.RESOURCE_PATCH_RESPONSE
@@ -156,17 +167,22 @@ async def _change(scim: Scim, request: Request, wanted: Any) -> Response:
 
 
 async def _members(session: AsyncSession, actor: Actor, team_id: int, current: Any, wanted: set[int]) -> None:
-    """Move users in and out of the team in one transaction, all or none."""
+    """Move users in and out of the team inside the request's transaction, all or none; a
+    member's error is named under `members` (a member not found is a bad value, not a 404)."""
     changes = membership_changes(team_id, current, wanted)
-    if changes:
-        _ok(await lifecycle.update_users(session, actor, changes), missing_is_404=False)
+    if not changes:
+        return
+    try:
+        await lifecycle.update_rows(session, actor, changes)
+    except Rejected as refused:
+        raise Rejected(
+            [UserError(["members", *(e.field or [])], e.code, e.message) for e in refused.errors]
+        ) from None
 
 
-def _ok(outcome: Outcome[Any], *, if_match: bool = False, missing_is_404: bool = True) -> None:
-    rows = outcome.value if isinstance(outcome.value, list) else []  # update_users: one result a user
-    errors = outcome.errors or [e for row in rows for e in row.errors]
-    if errors:
-        raise from_user_errors(errors, ERRORS, if_match=if_match, missing_is_404=missing_is_404)
+def _ok(outcome: Outcome[Any], *, if_match: bool = False) -> None:
+    if outcome.errors:
+        raise from_user_errors(outcome.errors, ERRORS, if_match=if_match)
 
 
 async def _visible(session: AsyncSession, principal: Principal, request: Request) -> m.Team:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.db import models as m
 from ccgraph.scim.errors import ScimError
-from ccgraph.scim.filters import Attributes, Custom, Ref
+from ccgraph.scim.filters import Attributes, Custom, Exact, Ref
 from ccgraph.scim.ids import gid, pk_of
 from ccgraph.scim.models import Team
 from ccgraph.scim.users import etag
@@ -43,6 +43,7 @@ def resource(team: m.Team, members: Sequence[tuple[int, str]], base: str) -> Tea
     return Team.model_validate(
         {
             "id": gid("Team", team.id),
+            "externalId": team.external_id,
             "meta": {
                 "resourceType": "Group",
                 "created": team.created_at,
@@ -96,6 +97,7 @@ ATTRIBUTES = Attributes(
     simple={
         (GROUP.lower(), "id"): Ref(m.Team.id, "Team"),
         (GROUP.lower(), "displayname"): m.Team.name,
+        (GROUP.lower(), "externalid"): Exact(m.Team.external_id),
     },
     complex={
         (GROUP.lower(), "members"): [

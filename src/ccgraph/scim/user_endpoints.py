@@ -1,7 +1,8 @@
 """/Users: list, search, read, create, replace, patch, delete, each through the users' use cases.
 
 A change of `active` is the enable/disable use case and a `password` the password reset, after
-the attributes' update, each in its own transaction and audited as GraphQL audits it."""
+the attributes' update, each audited as GraphQL audits it. One request is one transaction: if
+any step is refused, nothing is written and the answer is that step's error."""
 
 from __future__ import annotations
 
@@ -37,9 +38,10 @@ from ccgraph.scim.responses import scim_json
 from ccgraph.scim.users import ATTRIBUTES, error_attributes, etag, related, resource, values_of
 from ccgraph.services import credentials, pagination
 from ccgraph.services.users import lifecycle
-from ccgraph.services.users.checks import Draft
+from ccgraph.services.users.checks import Draft, RowResult
+from ccgraph.services.users.lifecycle import Change
 from ccgraph.services.users.queries import UserFilter, users_query
-from ccgraph.services.writes import Outcome
+from ccgraph.services.writes import Outcome, run_write
 
 # Given no security profile, a user created over SCIM gets the unit's profile of this name.
 DEFAULT_SECURITY_PROFILE = "Agent"
@@ -99,16 +101,20 @@ async def create(scim: Scim, request: Request) -> Response:
         # Without a password the profile decides: a generated one mailed, or none until a reset
         # (as a users file creates them).
         draft = Draft(values, new.password, new.password, without_password=new.password is None)
-        outcome = await lifecycle.create_users(session, scim.passwords, actor, [draft])
-        errors = outcome.errors or [e for row in outcome.value or [] for e in row.errors]
-        if errors:
-            raise from_user_errors(errors, ERRORS)
+
+        async def inactive(results: list[RowResult]) -> None:
+            """Created disabled, in the creation's transaction."""
+            [row] = results
+            assert row.user is not None
+            await lifecycle.enable_user(session, actor, row.user.id, False)
+
+        outcome = await lifecycle.create_users(
+            session, scim.passwords, actor, [draft], then=inactive if new.active is False else None
+        )
+        _ok(outcome)
         [row] = outcome.value or []
         assert row.user is not None
-        user_id = row.user.id
-        if new.active is False:
-            _ok(await lifecycle.set_enabled(session, actor, user_id, False))
-        user = await _reread(session, user_id)
+        user = await _reread(session, row.user.id)
         rel = await related(session, [user])
         return _answer(request, user, 201, Context.RESOURCE_CREATION_RESPONSE, parameters, rel)
 
@@ -145,7 +151,7 @@ async def delete(scim: Scim, request: Request) -> Response:
 
 async def _change(scim: Scim, request: Request, wanted: Any) -> Response:
     """PUT and PATCH: the attributes through the update use case (from the version If-Match
-    names, else the current one), then `active`, then `password`."""
+    names, else the current one), then `active`, then `password`, in one transaction."""
     principal = await scim.authorize(request, Action.UPDATE_USER)
     parameters = response_parameters(ScimUser, request)
     actor = scim.actor(principal, request)
@@ -159,16 +165,18 @@ async def _change(scim: Scim, request: Request, wanted: Any) -> Response:
         if new.password:
             scim.require(principal, Action.RESET_PASSWORD)
         values = await values_of(session, unit_id, new, creating=False, whole=request.method == "PATCH")
-        outcome = await lifecycle.update_user(session, actor, user_id, expected or version, values)
-        _ok(outcome, if_match=expected is not None)
-        if new.active is not None and new.active != enabled:
-            _ok(await lifecycle.set_enabled(session, actor, user_id, new.active))
-        if new.password:
-            _ok(
-                await credentials.reset_password(
+        change = Change(values, user_id=user_id, version=expected or version)
+
+        async def work() -> None:
+            await lifecycle.update_rows(session, actor, [change])
+            if new.active is not None and new.active != enabled:
+                await lifecycle.enable_user(session, actor, user_id, new.active)
+            if new.password:
+                await credentials.reset_user_password(
                     session, scim.passwords, actor, user_id, new.password, new.password
                 )
-            )
+
+        _ok(await run_write(session, work), if_match=expected is not None)
         user = await _reread(session, user_id)
         rel = await related(session, [user])
         ctx = (
@@ -180,6 +188,7 @@ async def _change(scim: Scim, request: Request, wanted: Any) -> Response:
 
 
 def _ok(outcome: Outcome[Any], *, if_match: bool = False) -> None:
+    """An atomic write's refusal as a SCIM error (its rows' errors are the outcome's)."""
     if outcome.errors:
         raise from_user_errors(outcome.errors, ERRORS, if_match=if_match)
 

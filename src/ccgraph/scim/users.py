@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ccgraph.auth.principal import Principal
 from ccgraph.db import models as m
 from ccgraph.scim.errors import ScimError
-from ccgraph.scim.filters import Attributes, Ref
+from ccgraph.scim.filters import Attributes, Exact, Ref
 from ccgraph.scim.ids import gid, pk_of
 from ccgraph.scim.models import (
     CCGRAPH_USER,
@@ -77,11 +77,6 @@ def error_attributes() -> dict[str, str]:
     return found | {"password": "password", "passwordConfirmation": "password", "id": "id"}
 
 
-def has_external_id() -> bool:
-    """Whether users carry an `externalId` (the column arrives with migration 0007)."""
-    return "external_id" in BY_COLUMN
-
-
 # -- reading ----------------------------------------------------------------------------------
 
 
@@ -129,7 +124,7 @@ def resource(user: m.User, rel: Related, base: str) -> ScimUser:
     """The user as SCIM shows them; `base` is the service's URL (".../scim/v2")."""
     out = ScimUser(
         id=gid("User", user.id),
-        external_id=getattr(user, "external_id", None),
+        external_id=user.external_id,
         meta={
             "resourceType": "User",
             "created": user.created_at,
@@ -224,8 +219,7 @@ async def values_of(
     }
     if res.timezone is not None:
         values["timezone"] = res.timezone
-    if has_external_id():
-        values["external_id"] = res.external_id
+    values["external_id"] = res.external_id  # caseExact: kept as given
     phones = _by_type(res.phone_numbers or [], PhoneType)
     values |= {column: phones[kind].value if kind in phones else None for kind, column in PHONES.items()}
     values |= _address_values(_by_type(res.addresses or [], AddressType).get(AddressType.work))
@@ -322,7 +316,7 @@ ATTRIBUTES = Attributes(
         (CORE_USER.lower(), "active"): m.User.enabled,
         (ENTERPRISE_USER.lower(), "employeenumber"): m.User.employee_id,
         (ENTERPRISE_USER.lower(), "department"): m.User.department,
-        **({(CORE_USER.lower(), "externalid"): m.User.external_id} if hasattr(m.User, "external_id") else {}),
+        (CORE_USER.lower(), "externalid"): Exact(m.User.external_id),
     },
     complex={
         (CORE_USER.lower(), "name"): [{"givenname": m.User.first_name, "familyname": m.User.last_name}],

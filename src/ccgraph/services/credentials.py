@@ -83,44 +83,56 @@ async def reset_password(
     """Under a "generate random passwords" profile the inputs must be absent and a random one
     is mailed; otherwise both are required, must match and meet the policy. Either way every
     session ends and the user must change the password at the next sign-in."""
+    return await run_write(
+        session,
+        lambda: reset_user_password(session, passwords, actor, user_id, password, confirmation),
+        validate_only=validate_only,
+    )
 
-    async def work() -> m.User:
-        user = await authority.act_on(session, actor, user_id, "userId", master_only="password")
-        policy = await _policy(session, user.id)
-        if policy.generate_random:
-            if password or confirmation:
-                raise Rejected(
-                    [
-                        UserError(
-                            ["password"],
-                            "PASSWORD_NOT_ALLOWED",
-                            "The security profile generates random passwords: leave password empty.",
-                        )
-                    ]
-                )
-            chosen = password_policy.generate(policy)
-            mail.enqueue(session, *mail.password_mail(user, chosen, new_account=False))
-        else:
-            chosen = _check_new_password(policy, password, confirmation)
-        user.password_hash = await passwords.hash(chosen)
-        user.password_changed_at = utcnow()
-        user.must_change_password = True
-        user.updated_at = utcnow()
-        ended = await revoke_credentials(session, user.id, keep_access_keys=True)
-        audit.record(
-            session,
-            actor,
-            "user.passwordReset",
-            user,
-            business_unit_id=user.business_unit_id,
-            changes={
-                "passwordGenerated": {"before": None, "after": policy.generate_random},
-                "sessionsRevoked": {"before": None, "after": ended},
-            },
-        )
-        return user
 
-    return await run_write(session, work, validate_only=validate_only)
+async def reset_user_password(
+    session: AsyncSession,
+    passwords: Passwords,
+    actor: Actor,
+    user_id: int,
+    password: str | None,
+    confirmation: str | None,
+) -> m.User:
+    """`reset_password` inside the caller's write transaction: a refusal raises Rejected."""
+    user = await authority.act_on(session, actor, user_id, "userId", master_only="password")
+    policy = await _policy(session, user.id)
+    if policy.generate_random:
+        if password or confirmation:
+            raise Rejected(
+                [
+                    UserError(
+                        ["password"],
+                        "PASSWORD_NOT_ALLOWED",
+                        "The security profile generates random passwords: leave password empty.",
+                    )
+                ]
+            )
+        chosen = password_policy.generate(policy)
+        mail.enqueue(session, *mail.password_mail(user, chosen, new_account=False))
+    else:
+        chosen = _check_new_password(policy, password, confirmation)
+    user.password_hash = await passwords.hash(chosen)
+    user.password_changed_at = utcnow()
+    user.must_change_password = True
+    user.updated_at = utcnow()
+    ended = await revoke_credentials(session, user.id, keep_access_keys=True)
+    audit.record(
+        session,
+        actor,
+        "user.passwordReset",
+        user,
+        business_unit_id=user.business_unit_id,
+        changes={
+            "passwordGenerated": {"before": None, "after": policy.generate_random},
+            "sessionsRevoked": {"before": None, "after": ended},
+        },
+    )
+    return user
 
 
 async def change_own_password(

@@ -65,6 +65,24 @@ def text(max_length: int, *, required: bool = False) -> Check:
     return check
 
 
+def identifier(max_length: int) -> Check:
+    """Another system's id of an object (an identity provider's `externalId`): opaque, so kept
+    exactly as given, but a NUL, which no database stores, is refused."""
+    too_long = f"must be at most {max_length} characters"
+
+    @ruled(f"At most {max_length} characters, kept as given; no NUL (U+0000).")
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None
+        if "\x00" in str(value):
+            return "must not contain NUL (U+0000)"
+        if len(str(value)) > max_length:
+            return too_long
+        return None
+
+    return check
+
+
 @ruled(_sentence(USERNAME_RULE))
 def username(value: Any) -> str | None:
     if not value or not USERNAME.match(str(value)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Column, Enum, ForeignKey, String, Table
+from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ccgraph.db.base import Base, BigIntPk, IdMixin, TimestampMixin, UtcDateTime, fk
@@ -47,6 +47,12 @@ def _enum(kind: type) -> Enum:
 
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
+    # An identity provider's id of the user is unique within the tenant it provisions (NULLs,
+    # users it did not provision, never collide). An index, not a constraint: SQLite adds an
+    # index in place, where a constraint would rebuild the table.
+    __table_args__ = (
+        Index("ix_users_business_unit_id_external_id", "business_unit_id", "external_id", unique=True),
+    )
 
     business_unit_id: Mapped[int] = fk("business_units.id", ondelete="RESTRICT")
     # Optimistic concurrency: every write bumps it; a write made from a stale copy fails.
@@ -59,6 +65,8 @@ class User(IdMixin, TimestampMixin, Base):
     last_name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str] = mapped_column(String(254))
     enabled: Mapped[bool] = mapped_column(default=True)
+    # The id the identity provider that provisions the user over SCIM gave it (`externalId`).
+    external_id: Mapped[str | None] = mapped_column(String(255))
     is_master_admin: Mapped[bool] = mapped_column(default=False)
 
     # Organisation (NICE step 3, Dynamics "Organization Information").

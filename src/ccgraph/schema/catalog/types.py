@@ -13,7 +13,7 @@ from strawberry.types import Info
 from ccgraph.db import models as m
 from ccgraph.enums import Permission as PermissionValue
 from ccgraph.execution.prefetch import Related, needs
-from ccgraph.schema.descriptions import DESCRIPTION_TEXT, NAME_TEXT
+from ccgraph.schema.descriptions import DESCRIPTION_TEXT, EXTERNAL_ID, NAME_TEXT
 from ccgraph.schema.enums import BaseStatus, Channel, Permission
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
@@ -136,6 +136,7 @@ class Team(relay.Node):
     id: relay.NodeID[int]
     name: str = strawberry.field(description=NAME_TEXT)
     description: str = strawberry.field(description=DESCRIPTION_TEXT)
+    external_id: str | None = strawberry.field(description=EXTERNAL_ID.format(what="team"))
     version: int = strawberry.field(description=VERSION)
 
     business_unit_id: strawberry.Private[int]
@@ -146,6 +147,7 @@ class Team(relay.Node):
         return cls(
             **catalog_values(row),
             description=row.description,
+            external_id=row.external_id,
         )
 
     users = users_field("team_users", "The team's members.")

@@ -27,6 +27,7 @@ from ccgraph.schema.catalog.types import (
     channel_values,
 )
 from ccgraph.schema.credentials import Session
+from ccgraph.schema.descriptions import EXTERNAL_ID
 from ccgraph.schema.enums import (
     AccessMode,
     DeliveryMode,
@@ -244,6 +245,7 @@ class User(relay.Node):
     first_name: str = strawberry.field(description="The user's first name.")
     last_name: str = strawberry.field(description="The user's last name.")
     email: str = strawberry.field(description="The user's e-mail address.")
+    external_id: str | None = strawberry.field(description=EXTERNAL_ID.format(what="user"))
     enabled: bool = strawberry.field(
         description="Whether the user can sign in; a disabled user keeps their settings."
     )
@@ -275,6 +277,7 @@ class User(relay.Node):
             first_name=row.first_name,
             last_name=row.last_name,
             email=row.email,
+            external_id=row.external_id,
             enabled=row.enabled,
             is_master_administrator=row.is_master_admin,
             timezone=row.timezone,

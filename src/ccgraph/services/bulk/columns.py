@@ -10,7 +10,7 @@ from ccgraph.auth.principal import Principal
 from ccgraph.db import models as m
 from ccgraph.services import authority
 from ccgraph.services.errors import UserError
-from ccgraph.services.users.fields import FIELDS
+from ccgraph.services.users.fields import FILE_FIELDS
 
 # Columns that name another object instead of holding an ID: column -> (header, model, name attribute).
 NAMED = {
@@ -26,14 +26,14 @@ NAMED_LISTS = {
 }
 VERSION = "version"
 # What each column holds, in the order of `headers`: a user column or a collection key.
-COLUMNS = [f.column for f in FIELDS] + list(NAMED_LISTS) + ["skills", VERSION]
+COLUMNS = [f.column for f in FILE_FIELDS] + list(NAMED_LISTS) + ["skills", VERSION]
 
 
 def headers(unit: m.BusinessUnit) -> list[str]:
     """The columns, in order; custom fields under the unit's labels."""
     labels = unit.custom_field_labels()
     out = []
-    for f in FIELDS:
+    for f in FILE_FIELDS:
         if f.column.startswith("custom_"):
             out.append(labels[int(f.column[-1]) - 1])
         elif f.column in NAMED:
@@ -50,7 +50,7 @@ def by_header(unit: m.BusinessUnit) -> dict[str, str]:
 
 def headers_by_path(unit: m.BusinessUnit) -> dict[str, str]:
     """An input path ("contact.mainPhone") -> the header of its column."""
-    out = {".".join(f.api_path): header for f, header in zip(FIELDS, headers(unit), strict=False)}
+    out = {".".join(f.api_path): header for f, header in zip(FILE_FIELDS, headers(unit), strict=False)}
     return out | {
         "securityProfileIds": "securityProfiles",
         "queueIds": "queues",

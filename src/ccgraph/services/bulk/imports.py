@@ -25,7 +25,7 @@ from ccgraph.services.bulk.columns import NAMED, NAMED_LISTS, VERSION
 from ccgraph.services.bulk.tables import FileFormat, FileLimits, FileProblem, read_table
 from ccgraph.services.errors import UserError
 from ccgraph.services.users import checks, lifecycle
-from ccgraph.services.users.fields import FIELDS
+from ccgraph.services.users.fields import FILE_FIELDS
 from ccgraph.services.writes import Actor, Outcome, Rejected, run_write
 
 CHUNK_ROWS = 500
@@ -282,7 +282,7 @@ async def export_rows(
 
 def _exported(user: m.User, links: dict[str, Any], names: dict[Any, dict[int, str]]) -> list[Any]:
     row: list[Any] = []
-    for f in FIELDS:
+    for f in FILE_FIELDS:
         value = getattr(user, f.column)
         if f.column in NAMED:
             value = names[NAMED[f.column][1]].get(value) if value is not None else None

@@ -71,6 +71,9 @@ class Kind:
     # A built-in row (e.g. a base presence status) keeps these columns and is never deleted.
     built_in: Callable[[Any], bool] | None = None
     read_only: tuple[str, ...] = ()
+    # Columns besides the name whose value is unique within the unit, exactly as given (an
+    # identity provider's id of a team); None is never taken.
+    unique: tuple[str, ...] = ()
 
     @property
     def action(self) -> str:
@@ -120,6 +123,20 @@ async def _problems(
             problem = check(values[column])
             if problem:
                 errors.append(UserError([camel(column)], "INVALID", f"{camel(column)} {problem}"))
+    for column in kind.unique:
+        if values.get(column) is None or any(e.field == [camel(column)] for e in errors):
+            continue
+        clash = select(kind.model.id).where(
+            kind.model.business_unit_id == unit_id, getattr(kind.model, column) == values[column]
+        )
+        if existing is not None:
+            clash = clash.where(kind.model.id != existing.id)
+        if (await session.execute(clash)).first():
+            errors.append(
+                UserError(
+                    [camel(column)], "TAKEN", f"Another {kind.label} of the unit has this {camel(column)}."
+                )
+            )
     for column, model in kind.references.items():
         ref = values.get(column)
         if ref is not None:
@@ -195,6 +212,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     for key in ("name", "description"):
         if isinstance(values.get(key), str):
             values[key] = values[key].strip()
+    if values.get("external_id") == "":
+        values["external_id"] = None  # no id: it would collide with every other blank one
     return values
 
 
@@ -207,29 +226,40 @@ async def create(
     business_unit_id: int | None = None,
     validate_only: bool = False,
 ) -> Outcome[Any]:
-    async def work() -> Any:
-        unit = await target_unit(session, actor, business_unit_id)
-        cleaned = _clean(values)
-        errors = await _problems(session, actor, kind, unit.id, cleaned, None)
-        if errors:
-            raise Rejected(errors)
-        row = kind.model(
-            business_unit_id=unit.id, **{k: v for k, v in cleaned.items() if k not in kind.links}
-        )
-        session.add(row)
-        await session.flush()
-        await _write_links(session, kind, row.id, cleaned)
-        audit.record(
-            session,
-            actor,
-            f"{kind.action}.create",
-            row,
-            business_unit_id=unit.id,
-            changes=audit.diff({}, _state(kind, row, await _link_ids(session, kind, row.id))),
-        )
-        return row
+    return await run_write(
+        session,
+        lambda: create_row(session, actor, kind, values, business_unit_id=business_unit_id),
+        validate_only=validate_only,
+    )
 
-    return await run_write(session, work, validate_only=validate_only)
+
+async def create_row(
+    session: AsyncSession,
+    actor: Actor,
+    kind: Kind,
+    values: dict[str, Any],
+    *,
+    business_unit_id: int | None = None,
+) -> Any:
+    """`create` inside the caller's write transaction: a refusal raises Rejected."""
+    unit = await target_unit(session, actor, business_unit_id)
+    cleaned = _clean(values)
+    errors = await _problems(session, actor, kind, unit.id, cleaned, None)
+    if errors:
+        raise Rejected(errors)
+    row = kind.model(business_unit_id=unit.id, **{k: v for k, v in cleaned.items() if k not in kind.links})
+    session.add(row)
+    await session.flush()
+    await _write_links(session, kind, row.id, cleaned)
+    audit.record(
+        session,
+        actor,
+        f"{kind.action}.create",
+        row,
+        business_unit_id=unit.id,
+        changes=audit.diff({}, _state(kind, row, await _link_ids(session, kind, row.id))),
+    )
+    return row
 
 
 async def _visible(session: AsyncSession, actor: Actor, kind: Kind, pk: int) -> Any:
@@ -257,39 +287,44 @@ async def update(
 ) -> Outcome[Any]:
     """Change only what is given, from the current `version`. A change that changes nothing is
     not written (no new version, no audit event), as for users."""
+    return await run_write(
+        session, lambda: update_row(session, actor, kind, pk, version, values), validate_only=validate_only
+    )
 
-    async def work() -> Any:
-        row = await _visible(session, actor, kind, pk)
-        require_version(row, version, kind.label)
-        cleaned = _clean(values)
-        errors = await _problems(session, actor, kind, row.business_unit_id, cleaned, row)
-        if errors:
-            raise Rejected(errors)
-        before = _state(kind, row, await _link_ids(session, kind, row.id))
-        if not audit.diff(before, _wanted(kind, before, cleaned)):
-            return row
-        administered = (
-            await authority.administered(session, [row.business_unit_id]) if "permissions" in cleaned else {}
-        )
-        for column, value in cleaned.items():
-            if column not in kind.links:
-                setattr(row, column, value)
-        row.updated_at = utcnow()
-        await session.flush()
-        await _write_links(session, kind, row.id, cleaned)
-        await authority.keep_administered(session, administered, ["permissions"])
-        after = _state(kind, row, await _link_ids(session, kind, row.id))
-        audit.record(
-            session,
-            actor,
-            f"{kind.action}.update",
-            row,
-            business_unit_id=row.business_unit_id,
-            changes=audit.diff(before, after),
-        )
+
+async def update_row(
+    session: AsyncSession, actor: Actor, kind: Kind, pk: int, version: int, values: dict[str, Any]
+) -> Any:
+    """`update` inside the caller's write transaction: a refusal raises Rejected."""
+    row = await _visible(session, actor, kind, pk)
+    require_version(row, version, kind.label)
+    cleaned = _clean(values)
+    errors = await _problems(session, actor, kind, row.business_unit_id, cleaned, row)
+    if errors:
+        raise Rejected(errors)
+    before = _state(kind, row, await _link_ids(session, kind, row.id))
+    if not audit.diff(before, _wanted(kind, before, cleaned)):
         return row
-
-    return await run_write(session, work, validate_only=validate_only)
+    administered = (
+        await authority.administered(session, [row.business_unit_id]) if "permissions" in cleaned else {}
+    )
+    for column, value in cleaned.items():
+        if column not in kind.links:
+            setattr(row, column, value)
+    row.updated_at = utcnow()
+    await session.flush()
+    await _write_links(session, kind, row.id, cleaned)
+    await authority.keep_administered(session, administered, ["permissions"])
+    after = _state(kind, row, await _link_ids(session, kind, row.id))
+    audit.record(
+        session,
+        actor,
+        f"{kind.action}.update",
+        row,
+        business_unit_id=row.business_unit_id,
+        changes=audit.diff(before, after),
+    )
+    return row
 
 
 async def remove(
@@ -333,7 +368,8 @@ async def _security_profile_in_use(session: AsyncSession, row: m.SecurityProfile
     return f"{holders} user(s) hold this security profile; move them first." if holders else None
 
 
-TEAM = Kind(m.Team, "team")
+# A team's external id is set only by the identity provider that provisions it (SCIM Groups).
+TEAM = Kind(m.Team, "team", checks={"external_id": v.identifier(255)}, unique=("external_id",))
 QUEUE = Kind(m.Queue, "queue")
 WORK_STREAM = Kind(m.WorkStream, "work stream", checks={"channel": None}, required=("channel",))
 PRESENCE_STATUS = Kind(

@@ -69,6 +69,8 @@ def normalized(values: Values) -> Values:
     for key in ("country", "address_country"):
         if isinstance(values.get(key), str):
             values[key] = values[key].upper()
+    if values.get("external_id") == "":
+        values["external_id"] = None  # no id: it would collide with every other blank one
     return values
 
 
@@ -102,6 +104,11 @@ def chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
     return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)] or [[]]
 
 
+def _valid(column: str, value: Any) -> bool:
+    check = BY_COLUMN[column].check
+    return check is None or check(value) is None
+
+
 class Lookups:
     """What checking a batch of users needs from the database, fetched once for the batch with
     one statement per kind: so one user and ten thousand are checked by the same code."""
@@ -111,11 +118,14 @@ class Lookups:
         self.ids: dict[Any, set[int]] = defaultdict(set)
         self.profiles: dict[int, m.SecurityProfile] = {}
         self.taken: dict[str, int] = {}
+        self.external_ids: dict[str, int] = {}  # the unit's users' identity provider ids
         self.held: dict[int, frozenset[Permission]] = {}  # what each user to update holds
 
     async def prefetch(self, rows: Sequence[Values]) -> None:
         wanted: dict[Any, set[int]] = defaultdict(set)
         names: set[str] = set()
+        # only ids that pass their check are looked up (a NUL would fail the query itself)
+        external_ids = {x for values in rows if (x := values.get("external_id")) and _valid("external_id", x)}
         for values in rows:
             for column, model, _ in REFERENCES:
                 if values.get(column) is not None:
@@ -143,6 +153,13 @@ class Lookups:
                 select(m.User.username, m.User.id).where(m.User.username.in_(chunk))
             )
             self.taken.update(dict(rows_.all()))
+        for chunk in chunks(sorted(external_ids)):
+            rows_ = await self.session.execute(
+                select(m.User.external_id, m.User.id).where(
+                    m.User.business_unit_id == self.unit.id, m.User.external_id.in_(chunk)
+                )
+            )
+            self.external_ids.update(dict(rows_.all()))
 
     def has(self, model: Any, ref: int | None) -> bool:
         return ref is not None and ref in self.ids[model]
@@ -186,6 +203,10 @@ class Checker:
             and not any(e.field == ["username"] for e in errors)
         ):
             fail(["username"], "TAKEN", f"The username {name!r} is taken.")
+        external_id = values.get("external_id")
+        holder = self.lookups.external_ids.get(external_id) if external_id else None
+        if holder is not None and (user is None or holder != user.id):
+            fail(["externalId"], "TAKEN", "Another user of the business unit has this externalId.")
         for column, model, what in REFERENCES:
             ref = values.get(column)
             if ref is not None and not self.lookups.has(model, ref):

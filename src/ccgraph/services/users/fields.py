@@ -48,6 +48,9 @@ class UserField:
     check: v.Check | None = None
     feature: Feature | None = None
     copied: bool = False
+    # Set only by the identity provider that provisions the user over SCIM: checked and audited
+    # like any field, but neither a GraphQL input nor a users file's column.
+    provisioned: bool = False
 
     @property
     def api_path(self) -> list[str]:
@@ -73,6 +76,7 @@ FIELDS: tuple[UserField, ...] = (
     F("first_name", ("first_name",), v.text(100, required=True)),
     F("last_name", ("last_name",), v.text(100, required=True)),
     F("email", ("email",), v.email),
+    F("external_id", ("external_id",), v.identifier(255), provisioned=True),
     # Organisation and place.
     F("team_id", ("team_id",), copied=True),
     F("manager_id", ("manager_id",), copied=True),
@@ -157,6 +161,9 @@ FIELDS: tuple[UserField, ...] = (
     *(F(f"custom_{slot}", ("custom_fields", str(slot)), v.text(200)) for slot in CUSTOM_FIELD_SLOTS),
 )
 BY_COLUMN = {f.column: f for f in FIELDS}
+# The columns of a users file, in order: an identity provider's id is not one (an export edited
+# and imported again must not rewrite the link the provider keeps).
+FILE_FIELDS = tuple(f for f in FIELDS if not f.provisioned)
 REQUIRED_ON_CREATE = ("username", "first_name", "last_name", "email")
 # Collections, besides the columns: the ids of what the user is linked to.
 COLLECTIONS = {

@@ -4,7 +4,7 @@ transaction, and audited in it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -219,10 +219,13 @@ async def create_users(
     validate_only: bool = False,
     action: str = "user.create",
     audit_extra: dict[str, Any] | None = None,
+    then: Callable[[list[RowResult]], Awaitable[Any]] | None = None,
 ) -> Outcome[list[RowResult]]:
     """Check, then hash, then write: the rows are checked and their passwords hashed (in
     threads) before the write transaction, so a batch holds the database's write lock only for
-    its inserts; a refused atomic batch and a validate-only one never hash."""
+    its inserts; a refused atomic batch and a validate-only one never hash. `then` goes on in
+    the same transaction once the users are written (SCIM disables a user created inactive):
+    if it raises Rejected, no user is created."""
     hashed: dict[str, str] = {}
     checked = None
     if not validate_only:
@@ -241,7 +244,7 @@ async def create_users(
 
     async def work() -> list[RowResult]:
         unit = await target_unit(session, actor, business_unit_id)
-        return await create_rows(
+        results = await create_rows(
             session,
             actor,
             unit,
@@ -252,6 +255,9 @@ async def create_users(
             action=action,
             audit_extra=audit_extra,
         )
+        if then is not None:
+            await then(results)
+        return results
 
     return await run_write(session, work, validate_only=validate_only)
 
@@ -489,35 +495,40 @@ async def revoke_credentials(session: AsyncSession, user_id: int, *, keep_access
     return cast(CursorResult[Any], ended).rowcount or 0  # an UPDATE's result is a cursor's
 
 
+async def enable_user(session: AsyncSession, actor: Actor, user_id: int, enabled: bool) -> m.User:
+    """Enable or disable a user inside the caller's write transaction (a refusal raises
+    Rejected): disabling ends their sessions and deactivates their access keys."""
+    user = await authority.act_on(session, actor, user_id, master_only="enabled state")
+    if not enabled:
+        _guard_self_and_master(actor, user, "disable")
+    administered = await authority.administered(session, [user.business_unit_id])
+    changes: dict[str, Any] = {}
+    if user.enabled != enabled:
+        changes["enabled"] = {"before": user.enabled, "after": enabled}
+        user.enabled = enabled
+        user.updated_at = utcnow()
+    if not enabled:
+        ended = await revoke_credentials(session, user.id)
+        changes["sessionsRevoked"] = {"before": None, "after": ended}
+        await authority.keep_administered(session, administered, ["id"])
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "user.enable" if enabled else "user.disable",
+        user,
+        business_unit_id=user.business_unit_id,
+        changes=changes,
+    )
+    return user
+
+
 async def set_enabled(
     session: AsyncSession, actor: Actor, user_id: int, enabled: bool, *, validate_only: bool = False
 ) -> Outcome[m.User]:
-    async def work() -> m.User:
-        user = await authority.act_on(session, actor, user_id, master_only="enabled state")
-        if not enabled:
-            _guard_self_and_master(actor, user, "disable")
-        administered = await authority.administered(session, [user.business_unit_id])
-        changes: dict[str, Any] = {}
-        if user.enabled != enabled:
-            changes["enabled"] = {"before": user.enabled, "after": enabled}
-            user.enabled = enabled
-            user.updated_at = utcnow()
-        if not enabled:
-            ended = await revoke_credentials(session, user.id)
-            changes["sessionsRevoked"] = {"before": None, "after": ended}
-            await authority.keep_administered(session, administered, ["id"])
-        await session.flush()
-        audit.record(
-            session,
-            actor,
-            "user.enable" if enabled else "user.disable",
-            user,
-            business_unit_id=user.business_unit_id,
-            changes=changes,
-        )
-        return user
-
-    return await run_write(session, work, validate_only=validate_only)
+    return await run_write(
+        session, lambda: enable_user(session, actor, user_id, enabled), validate_only=validate_only
+    )
 
 
 async def delete_user(
