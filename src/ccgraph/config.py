@@ -133,7 +133,13 @@ class Settings:
         return replace(self, **changes)
 
 
-_RANGES = {"persisted_queries_max": (1, 10_000_000), "port": (0, 65535), "metrics_port": (0, 65535), "workers": (1, 1024), "db_pool_size": (1, 10_000)}
+_RANGES = {
+    "persisted_queries_max": (1, 10_000_000),
+    "port": (0, 65535),
+    "metrics_port": (0, 65535),
+    "workers": (1, 1024),
+    "db_pool_size": (1, 10_000),
+}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 LOG_FORMATS = ("json", "text")
 _URL_EXAMPLES = "sqlite+aiosqlite:///path/to/ccgraph.db or postgresql+asyncpg://user:password@host/database"
