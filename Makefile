@@ -66,6 +66,7 @@ scim-check: install-test
 bench: install-test
 	$(BIN)/python bench/import_users.py
 	$(BIN)/python bench/hot_path.py
+	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/stall.py
 

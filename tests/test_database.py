@@ -8,11 +8,16 @@ from sqlalchemy.exc import InvalidRequestError
 
 from ccgraph.db import models as m
 from ccgraph.db.base import Base
+from ccgraph.db.search import compared_with_models
 
 
 async def test_migrations_produce_exactly_the_models(app):
     async with app.state.engine.connect() as conn:
-        diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+        diff = await conn.run_sync(
+            lambda c: compare_metadata(
+                MigrationContext.configure(c, opts={"include_name": compared_with_models}), Base.metadata
+            )
+        )
     assert diff == []
 
 

@@ -317,6 +317,10 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        from ccgraph.db.engine import refresh_statistics
+
+        async with sessions() as session:  # SQLite's planner statistics, as the data now are
+            await refresh_statistics(session)
         delivery = asyncio.create_task(mail_sender.run()) if settings.mail_poll_seconds > 0 else None
         try:
             yield

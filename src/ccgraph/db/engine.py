@@ -6,8 +6,9 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -124,6 +125,40 @@ def _release_gate(sync_session: Any, transaction: Any) -> None:
 
 
 _GATE_HELD = "ccgraph_write_gate_held"
+
+
+# ANALYZE reads at most this many entries of each index (PRAGMA analysis_limit): statistics the
+# planner can choose by, in milliseconds whatever the size of the tables.
+ANALYSIS_LIMIT = 1000
+# A bulk write of this many users or more (an import, a usersCreate) refreshes the statistics.
+BULK_ROWS = 500
+
+
+async def refresh_statistics(session: AsyncSession, rows: int | None = None) -> None:
+    """SQLite's planner statistics, gathered again (at start-up, and after a bulk write of
+    `rows` users when that is BULK_ROWS or more). Without them SQLite takes every `business_unit_id`
+    for a rare value and pages a search through the list's order index instead of the search's.
+
+    A connection reads the statistics with the schema, so ANALYZE alone would reach only the
+    connection that ran it: the statistics table is dropped and made anew, a change of schema
+    that every connection, of every process, notices and re-reads at its next statement.
+    `PRAGMA optimize` would not do at start-up: before SQLite 3.46 it analyses only the tables
+    the connection has already queried. A database too busy to analyse now keeps the statistics
+    it had (they only guide the planner). PostgreSQL's autovacuum analyses tables as they change.
+    """
+    if session.get_bind().dialect.name != "sqlite" or is_dry(session):
+        return
+    if rows is not None and rows < BULK_ROWS:
+        return
+    try:
+        await begin_write(session)
+        await session.execute(text(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}"))
+        await session.execute(text("DROP TABLE IF EXISTS sqlite_stat1"))
+        await session.execute(text("ANALYZE"))
+        await session.commit()
+    except OperationalError as exc:
+        await session.rollback()
+        logging.getLogger("ccgraph.db").warning("statistics not refreshed: %s", exc.orig)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

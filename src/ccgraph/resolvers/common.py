@@ -89,10 +89,18 @@ def deleted(type_name: str) -> Callable[[Outcome[Any]], DeletePayload]:
     return shape
 
 
-async def paged(info: Info, stmt: Select[Any], ordering: Ordering, page: PageArgs, node: Any) -> Connection:
+async def paged(
+    info: Info,
+    stmt: Select[Any],
+    ordering: Ordering,
+    page: PageArgs,
+    node: Any,
+    total_of: Select[Any] | None = None,
+) -> Connection:
     """A root connection of `node`s: one statement for the page (a numbered one too), one for
     the total when `totalCount` or `pageInfo.pageCount` asks (counted once for both), and what
-    the query selects under the page's nodes loaded for all of them at once."""
+    the query selects under the page's nodes loaded for all of them at once. `total_of`, when
+    given, reads the total (one number) instead of counting `stmt`'s rows."""
     ctx = info.context
     async with ctx.db() as session:
         found = await pagination.fetch_page(session, stmt, ordering, page)
@@ -101,6 +109,8 @@ async def paged(info: Info, stmt: Select[Any], ordering: Ordering, page: PageArg
 
     async def count() -> int:
         async with ctx.db() as session:
+            if total_of is not None:
+                return int((await session.execute(total_of)).scalar_one())
             return await pagination.count(session, stmt)
 
     def total() -> Awaitable[int]:

@@ -51,9 +51,10 @@ async def list_users(
     info: Info, page: PageArgs, filter: UserFilter | None = None, order_by: UserOrder | None = None
 ) -> Connection[User]:
     order = order_by or UserOrder()
-    stmt = users.users_query(info.context.principal, user_filter(filter))
+    principal, shown = info.context.principal, user_filter(filter)
     ordering = users.user_ordering(order.field, order.direction is OrderDirection.DESC)
-    return await paged(info, stmt, ordering, page, User)
+    stmt, total_of = users.users_query(principal, shown), users.users_total(principal, shown)
+    return await paged(info, stmt, ordering, page, User, total_of)
 
 
 async def get_user(info: Info, id: relay.GlobalID) -> User | None:

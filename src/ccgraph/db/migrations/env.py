@@ -11,6 +11,7 @@ from ccgraph.config import Settings
 from ccgraph.db import models  # noqa: F401  (fills the metadata)
 from ccgraph.db.base import Base
 from ccgraph.db.engine import create_engine
+from ccgraph.db.search import compared_with_models
 
 target_metadata = Base.metadata
 
@@ -21,6 +22,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=compared_with_models,
     )
     with context.begin_transaction():
         context.run_migrations()

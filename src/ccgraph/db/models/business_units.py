@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ccgraph.db.base import Base, IdMixin, TimestampMixin, VersionMixin
+from ccgraph.db.base import Base, BigIntPk, IdMixin, TimestampMixin, VersionMixin
 
 
 class BusinessUnit(IdMixin, TimestampMixin, VersionMixin, Base):
@@ -27,3 +27,19 @@ class BusinessUnit(IdMixin, TimestampMixin, VersionMixin, Base):
 
     def custom_field_labels(self) -> list[str]:
         return [getattr(self, f"custom_field_{slot}_label") for slot in range(1, 6)]
+
+
+# How many users each unit holds, kept by triggers on `users` (migration 0009) whatever writes
+# them: the total of a users list that limits nothing but the unit is read here, not counted
+# user by user (services/users/queries.py, users_total). A unit without users may have no row.
+unit_user_counts = Table(
+    "unit_user_counts",
+    Base.metadata,
+    Column(
+        "business_unit_id",
+        BigIntPk,
+        ForeignKey("business_units.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("users", BigInteger, nullable=False),
+)

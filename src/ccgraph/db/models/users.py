@@ -45,6 +45,10 @@ def _enum(kind: type) -> Enum:
     return Enum(kind, native_enum=False, length=20)
 
 
+# The columns the users list can be ordered by (UserOrderField), each with an index.
+USER_ORDERS = ("username", "first_name", "last_name", "email", "created_at")
+
+
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
     # An identity provider's id of the user is unique within the tenant it provisions (NULLs,
@@ -52,6 +56,10 @@ class User(IdMixin, TimestampMixin, Base):
     # index in place, where a constraint would rebuild the table.
     __table_args__ = (
         Index("ix_users_business_unit_id_external_id", "business_unit_id", "external_id", unique=True),
+        # One per order of the users list (services/users/queries.py, UserOrderField), as a
+        # scoped caller pages it: the unit, the sort key, the id that breaks ties. The search's
+        # index (FTS5 on SQLite, pg_trgm on PostgreSQL) is the migrations' alone (db/search.py).
+        *(Index(f"ix_users_business_unit_id_{c}", "business_unit_id", c, "id") for c in USER_ORDERS),
     )
 
     business_unit_id: Mapped[int] = fk("business_units.id", ondelete="RESTRICT")

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ccgraph import metrics
 from ccgraph.auth.passwords import Passwords
 from ccgraph.db import models as m
-from ccgraph.db.engine import is_dry
+from ccgraph.db.engine import is_dry, refresh_statistics
 from ccgraph.services.auth import normalize_username
 from ccgraph.services.bulk import cells, columns
 from ccgraph.services.bulk.columns import NAMED, NAMED_LISTS, VERSION
@@ -86,6 +86,8 @@ async def import_users(
     outcome = await run_write(
         session, lambda: _write(session, actor, plan, atomic, progress), validate_only=validate_only
     )
+    if not validate_only and outcome.value is not None and not outcome.errors:
+        await refresh_statistics(session, rows=plan.rows)  # a big import: SQLite's planner
     return _counted(outcome, validate_only or is_dry(session))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ccgraph.auth.passwords import Passwords
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
+from ccgraph.db.engine import refresh_statistics
 from ccgraph.services import audit, authority, mail
 from ccgraph.services.auth import normalize_username
 from ccgraph.services.errors import UserError, not_found
@@ -259,7 +260,10 @@ async def create_users(
             await then(results)
         return results
 
-    return await run_write(session, work, validate_only=validate_only)
+    outcome = await run_write(session, work, validate_only=validate_only)
+    if not validate_only and outcome.value is not None:
+        await refresh_statistics(session, rows=len(drafts))  # a big batch: SQLite's planner
+    return outcome
 
 
 def _single(outcome: Outcome[list[RowResult]]) -> Outcome[m.User]:

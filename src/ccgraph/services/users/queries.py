@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,8 @@ from sqlalchemy import Select, and_, func, or_, select
 
 from ccgraph.auth.principal import Principal
 from ccgraph.db import models as m
-from ccgraph.db.search import contains_ci
+from ccgraph.db.models.business_units import unit_user_counts
+from ccgraph.db.search import contains_ci, users_contain
 from ccgraph.services.pagination import Ordering
 from ccgraph.services.scope import visible
 
@@ -72,7 +74,7 @@ def _custom_field_is(label: str, value: str | None) -> Any:
 def search_users(stmt: Select[Any], search: str | None) -> Select[Any]:
     if not search or not search.strip():
         return stmt
-    return stmt.where(contains_ci(search, m.User.username, m.User.first_name, m.User.last_name, m.User.email))
+    return stmt.where(users_contain(search))
 
 
 def users_query(principal: Principal, f: UserFilter) -> Select[Any]:
@@ -97,6 +99,21 @@ def users_query(principal: Principal, f: UserFilter) -> Select[Any]:
         # The "Add Users" picker: users of the skill's own unit who do not have it yet.
         unit = select(m.Skill.business_unit_id).where(m.Skill.id == f.not_skill_id).scalar_subquery()
         stmt = stmt.where(m.User.business_unit_id == unit, ~_has_skill(f.not_skill_id))
+    return stmt
+
+
+def users_total(principal: Principal, f: UserFilter) -> Select[Any] | None:
+    """The total of a users list that limits nothing but the business unit, read from the units'
+    counts (`unit_user_counts`, kept by triggers) rather than counted user by user: a count
+    walks the unit's users, 100,000 of them in a large contact centre. None when the filter
+    asks more (the rows are then counted)."""
+    search = (f.search or "").strip() or None
+    if dataclasses.replace(f, search=search, business_unit_id=None) != UserFilter():
+        return None
+    counts = unit_user_counts.c
+    stmt = select(func.coalesce(func.sum(counts.users), 0)).where(visible(principal, counts.business_unit_id))
+    if f.business_unit_id is not None:
+        stmt = stmt.where(counts.business_unit_id == f.business_unit_id)
     return stmt
 
 
