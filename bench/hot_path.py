@@ -67,11 +67,10 @@ async def worker(call, stop: float) -> tuple[int, int]:
     return done, failed
 
 
-async def measure(targets: dict[str, tuple], headers: dict, requests: int, seconds: float) -> dict:
-    """Latency at concurrency 1 in rounds, one request to each server in turn (a slow spell of
-    the machine then touches every variant alike); then throughput at 16, one server at a time."""
-    results: dict[str, dict] = {}
-    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=32)) as client:
+async def latency(targets: dict[str, tuple], headers: dict, requests: int) -> dict[str, dict]:
+    """p50, p99 and min at concurrency 1, in rounds: one request to each server in turn, so
+    that a slow spell of the machine touches every variant alike."""
+    async with httpx.AsyncClient(timeout=120) as client:
         calls = {name: caller(client, url, body, headers) for name, (url, body) in targets.items()}
         timings: dict[str, list[float]] = {name: [] for name in targets}
         for round_ in range(requests + 3):
@@ -79,21 +78,52 @@ async def measure(targets: dict[str, tuple], headers: dict, requests: int, secon
                 elapsed = await call()
                 if round_ >= 3:  # warm-up rounds are not counted
                     timings[name].append(elapsed)
-        for name, call in calls.items():
-            started = time.perf_counter()
-            counts = await asyncio.gather(*(worker(call, started + seconds) for _ in range(16)))
-            ordered = sorted(timings[name])
-            results[name] = {
-                "p50_ms": round(statistics.median(ordered), 2),
-                "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
-                "min_ms": round(ordered[0], 2),
-                "throughput_rps": round(sum(d for d, _ in counts) / (time.perf_counter() - started), 1),
-                "failed_at_16": sum(f for _, f in counts),
-            }
+    results = {}
+    for name, measured in timings.items():
+        ordered = sorted(measured)
+        results[name] = {
+            "p50_ms": round(statistics.median(ordered), 2),
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+            "min_ms": round(ordered[0], 2),
+        }
+    return results
+
+
+async def throughput(target: tuple, headers: dict, seconds: float) -> tuple[float, int, int]:
+    """Requests a second at concurrency 16, a new connection for every request (as clients
+    behind a load balancer that does not keep them); how many failed, and how many were served."""
+    url, body = target
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        call = caller(client, url, body, headers)
+        started = time.perf_counter()
+        counts = await asyncio.gather(*(worker(call, started + seconds) for _ in range(16)))
+    rate = round(sum(d for d, _ in counts) / (time.perf_counter() - started), 1)
+    return rate, sum(f for _, f in counts), sum(d for d, _ in counts)
+
+
+async def same_answer(targets: dict[str, tuple], headers: dict) -> bool:
+    async with httpx.AsyncClient(timeout=120) as client:
         answers = [
             (await client.post(url, json=body, headers=headers)).json() for url, body in targets.values()
         ]
-    return {"variants": results, "same_answer": all(a == answers[0] for a in answers)}
+    return all(a == answers[0] for a in answers)
+
+
+async def top_up(target: tuple, headers: dict, pages: int) -> None:
+    """Serve `pages` more pages, four at a time."""
+    async with httpx.AsyncClient(timeout=120) as client:
+        call = caller(client, *target, headers)
+        for _ in range(0, pages, 4):
+            await asyncio.gather(*(call() for _ in range(4)))
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 async def statements_per_request(settings: Settings, token: str) -> int:
@@ -205,27 +235,57 @@ def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, sett
         baseline = {"PYTHONPATH": str(Path(args.baseline).resolve())}
         variants["baseline"] = ([sys.executable, "-m", "ccgraph", "serve"], baseline, "/graphql", body)
     processes, targets = [], {}
+
+    def serve(name: str, cmd: list[str], extra: dict, path: str, payload: dict | None, workers: int = 1):
+        port = free_port()
+        log = Path(tmp) / f"{name}-{workers}.log"
+        process = start([*cmd, "--port", str(port), "--workers", str(workers)], env | extra, port, log)
+        processes.append((process, log))
+        return process, (f"http://127.0.0.1:{port}{path}", payload)
+
     try:
+        pids = {}
         for name, (cmd, extra, path, payload) in variants.items():
-            port = free_port()
-            log = Path(tmp) / f"{name}.log"
-            processes.append((start([*cmd, "--port", str(port)], env | extra, port, log), log))
-            targets[name] = (f"http://127.0.0.1:{port}{path}", payload)
+            pids[name], targets[name] = serve(name, cmd, extra, path, payload)
         try:
-            measured = asyncio.run(measure(targets, headers, args.requests, args.seconds))
+            results = asyncio.run(latency(targets, headers, args.requests))
+            served = dict.fromkeys(targets, args.requests + 3)
+            for name, target in targets.items():
+                rate, failed, done = asyncio.run(throughput(target, headers, args.seconds))
+                results[name] |= {"throughput_rps": rate, "failed_at_16": failed}
+                served[name] += done
+            agree = asyncio.run(same_answer(targets, headers))
+            for name in ("ccgraph", "limit"):  # memory once the server has served 1,000 pages
+                asyncio.run(top_up(targets[name], headers, max(0, 1000 - served[name])))
+                results[name]["rss_mb_after_1000_pages"] = rss_mb(pids[name].pid)
+            for name in ("ccgraph", "limit"):  # two workers, each server on its own
+                cmd, extra, path, payload = variants[name]
+                process, target = serve(name, cmd, extra, path, payload, workers=2)
+                rate, failed, _ = asyncio.run(throughput(target, headers, args.seconds))
+                results[name] |= {"throughput_rps_2_workers": rate, "failed_at_16_2_workers": failed}
+                process.terminate()
+                process.wait(timeout=30)
         except AssertionError:
             for _, log in processes:
                 print(log.read_text()[-4000:], file=sys.stderr)  # what the servers said
             raise
     finally:
         for process, _ in processes:
-            process.terminate()
-            process.wait(timeout=30)
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+    measured = {"variants": results, "same_answer": agree}
     results = measured["variants"]
     results["ccgraph"]["statements"] = statements
     c, n, lim = results["ccgraph"], results["naive"], results["limit"]
     summary = {
         "ccgraph_over_limit_p50": round(c["p50_ms"] / lim["p50_ms"], 2),
+        "ccgraph_over_limit_min": round(c["min_ms"] / lim["min_ms"], 2),
+        "limit_over_ccgraph_throughput": round(lim["throughput_rps"] / c["throughput_rps"], 2),
+        "limit_over_ccgraph_throughput_2_workers": round(
+            lim["throughput_rps_2_workers"] / c["throughput_rps_2_workers"], 2
+        ),
+        "rss_mb_after_1000_pages": c["rss_mb_after_1000_pages"],
         "ccgraph_over_naive_throughput": round(c["throughput_rps"] / n["throughput_rps"], 2),
         "core_over_ccgraph_p50": round(results["core"]["p50_ms"] / c["p50_ms"], 2),
         "ccgraph_over_baseline_p50": (
@@ -233,7 +293,13 @@ def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, sett
         ),
         "same_answer": measured["same_answer"],
         "results": results,
-        "setup": {"users": args.users, "page": PAGE, "database": url.split(":")[0], "concurrency": [1, 16]},
+        "setup": {
+            "users": args.users,
+            "page": PAGE,
+            "database": url.split(":")[0],
+            "concurrency": [1, 16],
+            "throughput": "new connection per request",
+        },
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -241,19 +307,23 @@ def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, sett
         },
     }
     print(
-        f"{'':8} {'p50 ms':>8} {'p99 ms':>8} {'min ms':>8} {'req/s @16':>10} {'failed @16':>10} "
-        f"{'statements':>11}"
+        f"{'':8} {'p50 ms':>8} {'p99 ms':>8} {'min ms':>8} {'req/s @16':>10} {'2 workers':>10} "
+        f"{'failed @16':>10} {'RSS MB@1000':>11} {'statements':>11}"
     )
     for name, r in results.items():
-        statements = r.get("statements", "")
         print(
             f"{name:8} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['min_ms']:>8} {r['throughput_rps']:>10} "
-            f"{r['failed_at_16']:>10} {statements:>11}"
+            f"{r.get('throughput_rps_2_workers', ''):>10} {r['failed_at_16']:>10} "
+            f"{r.get('rss_mb_after_1000_pages', ''):>11} {r.get('statements', ''):>11}"
         )
     print(
-        f"ccgraph / limit p50: {summary['ccgraph_over_limit_p50']}x; "
+        f"ccgraph / limit: p50 {summary['ccgraph_over_limit_p50']}x, "
+        f"min {summary['ccgraph_over_limit_min']}x; "
+        f"limit / ccgraph throughput: {summary['limit_over_ccgraph_throughput']}x (1 worker), "
+        f"{summary['limit_over_ccgraph_throughput_2_workers']}x (2 workers); "
         f"ccgraph / naive throughput: {summary['ccgraph_over_naive_throughput']}x; "
         f"core / ccgraph p50: {summary['core_over_ccgraph_p50']}x; "
+        f"ccgraph RSS after 1,000 pages: {summary['rss_mb_after_1000_pages']} MB; "
         f"same answer from all: {summary['same_answer']}"
     )
     if args.baseline:
@@ -263,7 +333,10 @@ def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, sett
             f"min {round(c['min_ms'] / b['min_ms'], 2)}x, "
             f"throughput {round(c['throughput_rps'] / b['throughput_rps'], 2)}x"
         )
-    (HERE / "results.json").write_text(json.dumps(summary, indent=2))
+    # bench/scale.py keeps its figures in the same file: keep what is not ours
+    path = HERE / "results.json"
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps(kept | summary, indent=2))
 
 
 if __name__ == "__main__":

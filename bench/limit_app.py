@@ -1,14 +1,16 @@
 """The floor: the hot-path page fetched with hand-written SQLAlchemy Core and encoded to the
 same JSON as ccgraph's answer, without GraphQL. Served by uvicorn like ccgraph. Reads the
-bearer token like ccgraph does (one statement), so both do the same work a request needs."""
+bearer token like ccgraph does (one statement), so both do the same work a request needs; and
+it runs as ccgraph's served process does, so that only the work differs: the same JSON
+encoder (orjson) and the same garbage-collector settings (`ccgraph.app.tune_collector`)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections import defaultdict
 
+import orjson
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.relay import to_base64
 
+from ccgraph.app import tune_collector
 from ccgraph.config import Settings
 from ccgraph.db import models as m
 from ccgraph.db.engine import create_engine
@@ -133,8 +136,9 @@ async def page(request: Request) -> Response:
                 }
             }
         )
-    return Response(json.dumps({"data": {"users": {"edges": edges}}}).encode(), media_type="application/json")
+    return Response(orjson.dumps({"data": {"users": {"edges": edges}}}), media_type="application/json")
 
 
 app = Starlette(routes=[Route("/limit", page, methods=["POST", "GET"])])
+tune_collector()
 os.environ.setdefault("CCGRAPH_LIMIT_APP", "1")

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -45,7 +46,6 @@ from ccgraph.graphql_http import (
 from ccgraph.http import Guard, Idempotency, refusal
 from ccgraph.oauth import TokenEndpoint
 from ccgraph.schema.schema import build_schema
-from ccgraph.scim import scim_app
 from ccgraph.services.auth import Unauthenticated, authenticate
 from ccgraph.services.mail import MailSender
 from ccgraph.services.outage import unreachable
@@ -256,6 +256,25 @@ CORS_REQUEST_HEADERS = [
 HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
 
 
+class OnFirstUse:
+    """An ASGI app built when the first request reaches it."""
+
+    def __init__(self, build: Callable[[], ASGIApp]) -> None:
+        self.build = build
+        self.app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.app is None:
+            self.app = self.build()
+        await self.app(scope, receive, send)
+
+
+def _scim_app(**dependencies: Any) -> ASGIApp:
+    from ccgraph.scim import scim_app
+
+    return scim_app(**dependencies)
+
+
 def _json(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
@@ -358,13 +377,17 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
             *(graphiql.routes() if graphql.graphql_ide else []),
             Mount(
                 "/scim/v2",
-                scim_app(
-                    sessions=sessions,
-                    passwords=passwords,
-                    box=box,
-                    settings=settings,
-                    write_gate=graphql.write_gate,
-                    caller=graphql.caller,
+                # built on first use: the SCIM models weigh some 15 MB that a server without
+                # identity-provider provisioning need not carry
+                OnFirstUse(
+                    lambda: _scim_app(
+                        sessions=sessions,
+                        passwords=passwords,
+                        box=box,
+                        settings=settings,
+                        write_gate=graphql.write_gate,
+                        caller=graphql.caller,
+                    )
                 ),
             ),
         ],
@@ -383,15 +406,19 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
 
 
 def app_factory() -> Any:
-    """For `uvicorn --factory ccgraph.app:app_factory`: settings from the environment.
+    """For `uvicorn --factory ccgraph.app:app_factory`: settings from the environment, and the
+    collector tuned for serving."""
+    app = create_app()
+    tune_collector()
+    return app
 
-    A served process tunes the garbage collector: a page of users allocates some 100,000
+
+def tune_collector() -> None:
+    """The garbage collector of a served process. A page of users allocates some 100,000
     objects that live until its response is sent, so at Python's default threshold (700)
     young collections run hundreds of times a request and promote the page to the oldest
     generation, whose full collections then walk it. What start-up built is frozen out of
     the collector, and a young collection waits for 100,000 allocations."""
-    app = create_app()
     gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
-    return app

@@ -92,6 +92,9 @@ class Context:
             if self._session is not None:
                 await self._session.close()
                 self._session = None
+        if self._loaders is not None:
+            self._loaders.release()
+            self._loaders = None
 
     @property
     def loaders(self) -> Loaders:
