@@ -23,6 +23,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from ccgraph.db.models.users import User
+
 # A column to read, filter or group by: a Core column or a mapped attribute.
 Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 
@@ -41,8 +43,6 @@ def contains_ci(term: str, *columns: Column) -> ColumnElement[bool]:
 
 def users_contain(term: str) -> ColumnElement[bool]:
     """Users with `term` in their username, first name, last name or e-mail address."""
-    from ccgraph.db.models.users import User
-
     rule = contains_ci(term, User.username, User.first_name, User.last_name, User.email)
     needle = term.strip().lower()
     if len(needle) < TRIGRAM:
