@@ -22,6 +22,7 @@ permission checks fails a test."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from graphql import (
@@ -45,7 +46,8 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, is_iterable
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter, get_arguments
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
 
 if TYPE_CHECKING:
     from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -283,20 +285,35 @@ class PlannedExecutor(GuardedExecutor):
         func = resolver.wrapped_func
         if not with_arguments and not field.arguments and callable(func):
             return self._plain_resolver(field, resolver, func, info_class)
+        takes_self, sources, info_name = _parameters(resolver)
+
+        # The arguments depend on the field's node and the request's variables only: once
+        # converted to plain values (numbers, strings, enums, null) they are kept for every
+        # other parent. Anything else (an input object, a list) is converted for each call,
+        # as Strawberry does, so that no resolver shares a mutable value with another.
+        converted: list[dict[str, Any]] = []
 
         def call(source: Any, raw_info: GraphQLResolveInfo[Any]) -> Any:
-            values = (
-                get_argument_values(
-                    field_def, node, self.variable_values, fragment_variables, self.hide_suggestions
-                )
-                if with_arguments
-                else {}
-            )
             info = info_class(_raw_info=raw_info, _field=field)
-            args, kwargs = get_arguments(
-                field=field, source=source, info=info, kwargs=values, config=config, scalar_registry=scalars
-            )
-            return field.get_result(source, info=info, args=args, kwargs=kwargs)
+            if converted:
+                kwargs = dict(converted[0])
+            else:
+                values = (
+                    get_argument_values(
+                        field_def, node, self.variable_values, fragment_variables, self.hide_suggestions
+                    )
+                    if with_arguments
+                    else {}
+                )
+                kwargs = convert_arguments(values, field.arguments, scalars, config, info)
+                if all(type(v) in PLAIN or v is None or isinstance(v, Enum) for v in kwargs.values()):
+                    converted.append(dict(kwargs))
+            # what Strawberry's get_arguments adds: `root`/`parent`, `info`, and `self` first
+            for name in sources:
+                kwargs[name] = source
+            if info_name is not None:
+                kwargs[info_name] = info
+            return field.get_result(source, info=info, args=[source] if takes_self else [], kwargs=kwargs)
 
         return call
 
@@ -310,9 +327,7 @@ class PlannedExecutor(GuardedExecutor):
         """A resolver without arguments (`func`, its wrapped function): what Strawberry's
         `get_arguments` gives it then is `self` and the `info`, `root` and `parent` parameters
         it declares."""
-        takes_self = resolver.self_parameter is not None
-        sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
-        info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+        takes_self, sources, info_name = _parameters(resolver)
 
         def call(source: Any, raw_info: GraphQLResolveInfo[Any]) -> Any:
             kwargs = dict.fromkeys(sources, source)
@@ -487,3 +502,13 @@ class PlannedExecutor(GuardedExecutor):
         for index, value in zip(indexes, values, strict=True):
             items[index] = value
         return items
+
+
+def _parameters(resolver: StrawberryResolver[Any]) -> tuple[bool, list[str], str | None]:
+    """What Strawberry's `get_arguments` gives a resolver besides its arguments: whether it takes
+    `self` (the source, first), the names of its `parent`/`root` parameters (the source), and
+    of its `info` parameter."""
+    takes_self = resolver.self_parameter is not None
+    sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
+    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+    return takes_self, sources, info_name
