@@ -113,7 +113,6 @@ class Loaders:
             m.Session.expires_at > utcnow(),
         )
 
-
     def release(self) -> None:
         """Drop every loader and what it cached, once the request is answered. A loader's batch
         function is a closure over this object, so the loaders, their futures and the rows in
@@ -124,6 +123,7 @@ class Loaders:
             if isinstance(loader, StrawberryDataLoader):
                 loader.clear_all()
         vars(self).clear()
+
     def _children(self, model: Any, owner: Any, order: Any, *conditions: Any) -> DataLoader[int, list[Any]]:
         async def load(ids: list[int]) -> list[list[Any]]:
             async with self._db() as session:
