@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select, update
 
 from ccgraph.db import models as m
@@ -16,6 +17,8 @@ from ccgraph.db.base import utcnow
 from ccgraph.enums import Permission
 from tests import factories as f
 from tests.conftest import ADMIN_PASSWORD, Api
+
+pytestmark = pytest.mark.transport
 
 VIEW, EDIT = Permission.USERS_VIEW, Permission.USERS_EDIT
 KEY_FIELDS = "id accessKeyId name description scopes expiresAt active createdAt lastUsedAt lastUsedFrom"

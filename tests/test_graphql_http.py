@@ -20,6 +20,8 @@ from ccgraph.app import create_app
 from ccgraph.config import ConfigError, check
 from ccgraph.db import models as m
 
+pytestmark = pytest.mark.transport
+
 SPEC = "application/graphql-response+json"
 TYPENAME = "{ __typename }"
 

@@ -28,6 +28,8 @@ from tests.test_access_keys import (
     someone,
 )
 
+pytestmark = pytest.mark.transport
+
 GRANT = {"grant_type": "client_credentials"}
 SESSIONS = "query($u: ID!) { user(id: $u) { sessions { id userAgent ipAddress expiresAt } } }"
 

@@ -17,6 +17,8 @@ from ccgraph.enums import Permission
 from ccgraph.services.users.queries import UserOrderField
 from tests import factories as f
 
+pytestmark = pytest.mark.transport
+
 SEARCH = (
     "query($s: String) { users(first: 100, filter: {search: $s}) { totalCount edges { node { username } } } }"
 )
