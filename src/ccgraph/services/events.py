@@ -1,0 +1,181 @@
+"""Live changes: what the audit trail's rows mean to a client that follows them.
+
+Every write records audit events in its own transaction (`services.audit`), so the audit table is
+the event log: an event's id is its audit row's id, it exists exactly when its change committed,
+and the ids give a cursor to follow (the `events` feed, subscriptions, webhooks). This module
+turns one audit row into the typed events clients see: one per object it is about (a skill given
+to three users is three `user.skillsChanged` events, one per user, all with the row's id).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ccgraph.db import models as m
+from ccgraph.services.audit import AuditAction as A
+from ccgraph.services.audit import AuditTargetType as T
+
+
+class EventType(enum.StrEnum):
+    """What happened, as clients name it (the Standard Webhooks `type`): `<object>.<what>`."""
+
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_ENABLED = "user.enabled"
+    USER_DISABLED = "user.disabled"
+    USER_DELETED = "user.deleted"
+    USER_SKILLS_CHANGED = "user.skillsChanged"
+    USER_PROFILE_CHANGED = "user.profileChanged"
+    # A password reset, an MFA secret cleared, sessions revoked: the user may have been signed out.
+    USER_CREDENTIALS_CHANGED = "user.credentialsChanged"
+    USER_PROFILE_CREATED = "userProfile.created"
+    USER_PROFILE_UPDATED = "userProfile.updated"
+    USER_PROFILE_DELETED = "userProfile.deleted"
+    QUEUE_CREATED = "queue.created"
+    QUEUE_UPDATED = "queue.updated"
+    QUEUE_DELETED = "queue.deleted"
+    WORK_STREAM_CREATED = "workStream.created"
+    WORK_STREAM_UPDATED = "workStream.updated"
+    WORK_STREAM_DELETED = "workStream.deleted"
+    SKILL_CREATED = "skill.created"
+    SKILL_UPDATED = "skill.updated"
+    SKILL_DELETED = "skill.deleted"
+    TEAM_CREATED = "team.created"
+    TEAM_UPDATED = "team.updated"
+    TEAM_DELETED = "team.deleted"
+    PRESENCE_STATUS_CREATED = "presenceStatus.created"
+    PRESENCE_STATUS_UPDATED = "presenceStatus.updated"
+    PRESENCE_STATUS_DELETED = "presenceStatus.deleted"
+    SECURITY_PROFILE_CREATED = "securityProfile.created"
+    SECURITY_PROFILE_UPDATED = "securityProfile.updated"
+    SECURITY_PROFILE_DELETED = "securityProfile.deleted"
+    BUSINESS_UNIT_CREATED = "businessUnit.created"
+    BUSINESS_UNIT_UPDATED = "businessUnit.updated"
+
+    @property
+    def subject_type(self) -> str:
+        """The GraphQL type of the object the event is about ("User", "Queue", ...)."""
+        stem = self.value.split(".")[0]
+        return stem[:1].upper() + stem[1:]
+
+    @property
+    def is_user(self) -> bool:
+        return self.subject_type == T.USER.value
+
+
+# The catalog's object types, in the order the schema lists them.
+CATALOG_TYPES: tuple[str, ...] = (
+    T.USER_PROFILE,
+    T.QUEUE,
+    T.WORK_STREAM,
+    T.SKILL,
+    T.TEAM,
+    T.PRESENCE_STATUS,
+    T.SECURITY_PROFILE,
+    T.BUSINESS_UNIT,
+)
+
+_USER_EVENTS: dict[str, EventType] = {
+    A.USER_CREATE: EventType.USER_CREATED,
+    A.USER_COPY: EventType.USER_CREATED,
+    A.USER_UPDATE: EventType.USER_UPDATED,
+    A.USER_ENABLE: EventType.USER_ENABLED,
+    A.USER_DISABLE: EventType.USER_DISABLED,
+    A.USER_DELETE: EventType.USER_DELETED,
+    A.USER_ASSIGN_PROFILE: EventType.USER_PROFILE_CHANGED,
+    A.USER_SKILLS_ADD: EventType.USER_SKILLS_CHANGED,
+    A.USER_SKILLS_SET_PROFICIENCY: EventType.USER_SKILLS_CHANGED,
+    A.USER_SKILLS_REMOVE: EventType.USER_SKILLS_CHANGED,
+    A.USER_PASSWORD_RESET: EventType.USER_CREDENTIALS_CHANGED,
+    A.USER_MFA_CLEAR: EventType.USER_CREDENTIALS_CHANGED,
+    A.USER_SESSIONS_REVOKE_ALL: EventType.USER_CREDENTIALS_CHANGED,
+    A.SESSION_REVOKE: EventType.USER_CREDENTIALS_CHANGED,
+    A.VIEWER_PASSWORD_CHANGE: EventType.USER_CREDENTIALS_CHANGED,
+    A.VIEWER_MFA_CONFIRM: EventType.USER_CREDENTIALS_CHANGED,
+}
+# A skill given to, re-rated for or taken from users: a skills change of each user it names.
+_SKILL_USERS = {A.SKILL_USERS_ADD, A.SKILL_USERS_SET_PROFICIENCY, A.SKILL_USERS_REMOVE}
+_VERBS = {"create": "created", "update": "updated", "delete": "deleted", "settingsUpdate": "updated",
+          "customFieldsUpdate": "updated"}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One change to one object, as committed. `id` is its audit row's (shared by the events of
+    one row); `changed` names the changed fields as the audit row keys them."""
+
+    id: int
+    type: EventType
+    occurred_at: datetime
+    business_unit_id: int
+    subject_id: int | None
+    changes: dict[str, Any]
+    actor_user_id: int | None
+    request_id: str | None
+
+    @property
+    def subject_type(self) -> str:
+        return self.type.subject_type
+
+    @property
+    def changed(self) -> list[str]:
+        return sorted(self.changes)
+
+
+def event_type_of(action: str) -> EventType | None:
+    """The event an audit action is, when clients are told of it (access keys and MFA
+    enrolment steps are not: they are the caller's own credentials)."""
+    if action in _USER_EVENTS:
+        return _USER_EVENTS[action]
+    if action in _SKILL_USERS:
+        return EventType.USER_SKILLS_CHANGED
+    target, _, verb = action.partition(".")
+    if verb not in _VERBS:
+        return None
+    try:
+        return EventType(f"{target}.{_VERBS[verb]}")
+    except ValueError:
+        return None
+
+
+def events_of(row: m.AuditEvent) -> list[Event]:
+    """The events one audit row is; none for actions clients are not told of."""
+    kind = event_type_of(row.action)
+    if kind is None:
+        return []
+
+    def one(subject_id: int | None, changes: dict[str, Any]) -> Event:
+        return Event(
+            id=row.id,
+            type=kind,
+            occurred_at=row.created_at,
+            business_unit_id=row.business_unit_id,
+            subject_id=subject_id,
+            changes=changes,
+            actor_user_id=row.actor_user_id,
+            request_id=row.request_id,
+        )
+
+    if row.action in _SKILL_USERS:
+        return [one(user_id, {"skills": change}) for user_id, change in _per_user(row.changes, row.target_id)]
+    return [one(row.target_id, dict(row.changes or {}))]
+
+
+def _per_user(changes: dict[str, Any], skill_id: int | None) -> list[tuple[int, dict[str, Any]]]:
+    """A skill's `users` change ({before: [[user, proficiency]...], after: [...]}) split into each
+    user's `skills` change, as a user's own skill write records it."""
+    users = changes.get("users") or {}
+    before = {u: p for u, p in users.get("before") or []}
+    after = {u: p for u, p in users.get("after") or []}
+    found = []
+    for user_id in sorted(set(before) | set(after)):
+        if before.get(user_id) != after.get(user_id):
+            one = {
+                "before": [[skill_id, before[user_id]]] if user_id in before else [],
+                "after": [[skill_id, after[user_id]]] if user_id in after else [],
+            }
+            found.append((user_id, one))
+    return found
