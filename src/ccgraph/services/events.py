@@ -10,6 +10,7 @@ to three users is three `user.skillsChanged` events, one per user, all with the 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,6 +57,12 @@ class EventType(enum.StrEnum):
     BUSINESS_UNIT_UPDATED = "businessUnit.updated"
 
     @property
+    def description(self) -> str:
+        stem, what = self.value.split(".")
+        words = re.sub(r"(?<!^)(?=[A-Z])", " ", stem).lower()
+        return _DESCRIPTIONS.get(self) or f"A {words} was {what}."
+
+    @property
     def subject_type(self) -> str:
         """The GraphQL type of the object the event is about ("User", "Queue", ...)."""
         stem = self.value.split(".")[0]
@@ -65,6 +72,13 @@ class EventType(enum.StrEnum):
     def is_user(self) -> bool:
         return self.subject_type == T.USER.value
 
+
+_DESCRIPTIONS = {
+    EventType.USER_SKILLS_CHANGED: "A user's skills or proficiencies changed.",
+    EventType.USER_PROFILE_CHANGED: "A user was given another user profile or security profiles.",
+    EventType.USER_CREDENTIALS_CHANGED: "A user's password was reset or changed, their MFA secret cleared or "
+    "confirmed, or sessions of theirs revoked.",
+}
 
 # The catalog's object types, in the order the schema lists them.
 CATALOG_TYPES: tuple[str, ...] = (
