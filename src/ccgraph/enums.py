@@ -32,6 +32,7 @@ class Permission(enum.StrEnum):
     EXTERNAL_BUSINESS_UNIT_VIEW = "EXTERNAL_BUSINESS_UNIT_VIEW"
     ACCESS_KEY_CREATE = "ACCESS_KEY_CREATE"
     AUDIT_VIEW = "AUDIT_VIEW"
+    WEBHOOKS_MANAGE = "WEBHOOKS_MANAGE"
 
     @property
     def description(self) -> str:
@@ -63,6 +64,8 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.EXTERNAL_BUSINESS_UNIT_VIEW: "See data of business units other than one's own.",
     Permission.ACCESS_KEY_CREATE: "Create and manage access keys for partner integrations.",
     Permission.AUDIT_VIEW: "Read the audit trail.",
+    Permission.WEBHOOKS_MANAGE: "Create and manage webhook endpoints that are told of the changes "
+    "their owner may see.",
 }
 
 

@@ -17,6 +17,7 @@ from ccgraph.db.models.user_profiles import (
     user_profile_work_streams,
 )
 from ccgraph.db.models.users import User, user_queues, user_work_streams
+from ccgraph.db.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccessKey",
@@ -35,6 +36,8 @@ __all__ = [
     "User",
     "UserProfile",
     "UserSkill",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkStream",
     "user_profile_queues",
     "user_profile_work_streams",
