@@ -15,9 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import BigInteger, ColumnElement, Text, cast, func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ccgraph.auth.principal import Principal
 from ccgraph.db import models as m
+from ccgraph.enums import Permission
+from ccgraph.services import authority
 from ccgraph.services.audit import AuditAction as A
 from ccgraph.services.audit import AuditTargetType as T
+from ccgraph.services.scope import can_see
 
 
 class EventType(enum.StrEnum):
@@ -193,3 +200,68 @@ def _per_user(changes: dict[str, Any], skill_id: int | None) -> list[tuple[int, 
             }
             found.append((user_id, one))
     return found
+
+
+# -- following the log without gaps -----------------------------------------------------------
+
+
+async def position_of(session: AsyncSession, after_id: int) -> tuple[int, int]:
+    """Where the event `after_id` stands in the log's order: (txid, id). An id no longer there
+    (its unit was deleted) stands just after the nearest event before it; 0 is the beginning."""
+    if after_id <= 0:
+        return (0, 0)
+    txid = (await session.execute(select(m.AuditEvent.txid).where(m.AuditEvent.id == after_id))).scalar()
+    if txid is None:
+        nearest = select(m.AuditEvent.txid).where(m.AuditEvent.id < after_id)
+        txid = (await session.execute(nearest.order_by(m.AuditEvent.id.desc()).limit(1))).scalar()
+    return (txid or 0, after_id)
+
+
+def _horizon() -> ColumnElement[int]:
+    """The oldest transaction still running, as of the statement's own snapshot (PostgreSQL)."""
+    xmin = func.pg_snapshot_xmin(func.pg_current_snapshot())
+    return cast(cast(xmin, Text), BigInteger)
+
+
+async def committed_after(session: AsyncSession, after_id: int, limit: int) -> list[m.AuditEvent]:
+    """The audit rows that follow the event `after_id` in the log, at most `limit`, in the log's
+    order, and only rows that nothing still uncommitted can come before: a reader that goes on
+    from the last row it got never skips one.
+
+    On PostgreSQL an id is taken from the sequence when its row is written, not when it commits:
+    a transaction holding id 10 may commit after the one holding 11, and a reader that went on
+    "after 11" would never see 10. So the log is ordered by the writing transaction's id, then
+    the row's (`txid`, migration 0011), and read only below the oldest transaction still running
+    (`pg_snapshot_xmin` of the reading statement's snapshot): a row committed later has a txid
+    at least that, so it comes after everything read. A long write (a large import) holds the
+    horizon back until it ends; the events behind it then come in one go. On SQLite one writer
+    at a time commits, in id order, and every `txid` is 0: the log's order is the ids'.
+
+    Since the order is not always the ids', a reader's cursor is the id of the LAST row it got,
+    not the greatest id it has seen."""
+    position = tuple_(*(literal(v, BigInteger) for v in await position_of(session, after_id)))
+    stmt = select(m.AuditEvent).where(tuple_(m.AuditEvent.txid, m.AuditEvent.id) > position)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.where(m.AuditEvent.txid < _horizon())
+    stmt = stmt.order_by(m.AuditEvent.txid, m.AuditEvent.id).limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+# -- who may see an event ---------------------------------------------------------------------
+
+# The permission that guards reading each kind of object an event is about, by type name.
+_READ_BY_TYPE: dict[str, Permission] = {model.__name__: p for model, p in authority.READ.items()}
+
+
+def may_see(principal: Principal | None, event: Event) -> bool:
+    """Whether `principal` is told of `event`: exactly when it may read the object the event is
+    about (authority's reading rule: the permission guarding its kind, a user always reading
+    themselves) and the event's business unit is one it sees. The event's own unit decides, so
+    a deleted user's events stay in their unit. Checked per event, at reading or delivery time,
+    with the principal as it is then: a permission revoked stops what follows."""
+    if principal is None or not can_see(principal, event.business_unit_id):
+        return False
+    if event.type.is_user and event.subject_id is not None and event.subject_id == principal.user_id:
+        return True
+    permission = _READ_BY_TYPE.get(event.subject_type)
+    return permission is not None and authority.readable(principal, permission)

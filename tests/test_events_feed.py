@@ -1,0 +1,217 @@
+"""The events feed: the audit trail followed as a log without gaps (`committed_after`), told only
+to whom may read what each event is about (`may_see`), and the `events` query built on them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ccgraph.auth.principal import Principal
+from ccgraph.db import models as m
+from ccgraph.db.engine import session_factory
+from ccgraph.enums import Permission as P
+from ccgraph.services.events import Event, EventType, committed_after, may_see
+
+# -- may_see: one rule for the feed, subscriptions and webhooks ------------------------------
+
+UNIT, OTHER_UNIT = 1, 2
+
+
+def principal(*permissions: P, user_id: int = 7, unit: int = UNIT, **kw: Any) -> Principal:
+    return Principal(
+        user_id=user_id, username="u", business_unit_id=unit, permissions=frozenset(permissions), **kw
+    )
+
+
+def event(kind: EventType, subject_id: int | None = 42, unit: int = UNIT) -> Event:
+    return Event(
+        id=1,
+        type=kind,
+        occurred_at=datetime.now(UTC),
+        business_unit_id=unit,
+        subject_id=subject_id,
+        changes={},
+        actor_user_id=None,
+        request_id=None,
+    )
+
+
+def test_a_user_event_is_seen_with_users_view_in_the_same_unit():
+    assert may_see(principal(P.USERS_VIEW), event(EventType.USER_UPDATED))
+
+
+def test_a_user_event_is_not_seen_without_users_view():
+    assert not may_see(principal(P.QUEUES_VIEW, P.USERS_EDIT), event(EventType.USER_UPDATED))
+
+
+def test_a_user_event_of_another_unit_is_not_seen():
+    assert not may_see(principal(P.USERS_VIEW), event(EventType.USER_CREATED, unit=OTHER_UNIT))
+
+
+def test_external_business_unit_view_sees_other_units_events():
+    seer = principal(P.USERS_VIEW, P.EXTERNAL_BUSINESS_UNIT_VIEW)
+    assert may_see(seer, event(EventType.USER_DELETED, unit=OTHER_UNIT))
+
+
+def test_a_user_is_told_of_changes_to_themselves_without_users_view():
+    me = principal(user_id=42)
+    assert may_see(me, event(EventType.USER_CREDENTIALS_CHANGED, subject_id=42))
+    assert not may_see(me, event(EventType.USER_CREDENTIALS_CHANGED, subject_id=43))
+
+
+def test_a_catalog_event_needs_the_view_permission_of_its_kind():
+    queues = principal(P.QUEUES_VIEW)
+    assert may_see(queues, event(EventType.QUEUE_UPDATED))
+    assert not may_see(queues, event(EventType.SKILL_UPDATED))
+    assert not may_see(queues, event(EventType.QUEUE_UPDATED, unit=OTHER_UNIT))
+    assert may_see(principal(P.SECURITY_PROFILES_VIEW), event(EventType.SECURITY_PROFILE_CREATED))
+    assert not may_see(principal(P.USERS_VIEW), event(EventType.USER_PROFILE_CREATED))
+    assert may_see(principal(P.USER_PROFILES_VIEW), event(EventType.USER_PROFILE_CREATED))
+
+
+def test_a_business_unit_event_needs_business_units_view_and_the_unit():
+    assert may_see(principal(P.BUSINESS_UNITS_VIEW), event(EventType.BUSINESS_UNIT_UPDATED, subject_id=UNIT))
+    assert not may_see(principal(P.TEAMS_VIEW), event(EventType.BUSINESS_UNIT_UPDATED, subject_id=UNIT))
+    assert not may_see(
+        principal(P.BUSINESS_UNITS_VIEW),
+        event(EventType.BUSINESS_UNIT_CREATED, subject_id=9, unit=OTHER_UNIT),
+    )
+
+
+def test_a_caller_who_must_change_their_password_is_told_of_themselves_only():
+    pending = principal(P.USERS_VIEW, P.QUEUES_VIEW, user_id=42, must_change_password=True)
+    assert may_see(pending, event(EventType.USER_UPDATED, subject_id=42))
+    assert not may_see(pending, event(EventType.USER_UPDATED, subject_id=43))
+    assert not may_see(pending, event(EventType.QUEUE_UPDATED))
+
+
+def test_nobody_signed_in_sees_nothing():
+    assert not may_see(None, event(EventType.QUEUE_UPDATED))
+
+
+# -- committed_after: the log, in order, without gaps ----------------------------------------
+# (no GraphQL here: `transport` spares them the reference executor's run)
+
+
+async def write_event(session: AsyncSession, unit_id: int, label: str) -> int:
+    row = m.AuditEvent(
+        business_unit_id=unit_id,
+        action="queue.update",
+        target_type="Queue",
+        target_id=1,
+        target_label=label,
+        changes={"name": {"before": "a", "after": label}},
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def unit_of(db: AsyncSession) -> int:
+    return (await db.execute(select(m.BusinessUnit.id).order_by(m.BusinessUnit.id))).scalars().first()
+
+
+@pytest.mark.transport
+async def test_committed_after_reads_after_the_cursor_in_order_a_page_at_a_time(db, admin):
+    unit = await unit_of(db)
+    start = max([r.id for r in await committed_after(db, 0, 1000)], default=0)
+    await db.rollback()
+    ids = []
+    for n in range(5):
+        ids.append(await write_event(db, unit, f"q{n}"))
+    await db.commit()
+
+    first = await committed_after(db, start, 3)
+    rest = await committed_after(db, first[-1].id, 3)
+    assert [r.id for r in first + rest] == ids
+    assert [r.target_label for r in first] == ["q0", "q1", "q2"]
+    assert await committed_after(db, ids[-1], 3) == []
+
+
+@pytest.mark.transport
+async def test_an_uncommitted_write_is_not_read(app, db, admin):
+    unit = await unit_of(db)
+    await db.rollback()
+    async with session_factory(app.state.engine)() as writer:
+        pending = await write_event(writer, unit, "pending")
+        assert pending not in [r.id for r in await committed_after(db, 0, 1000)]
+        await writer.rollback()
+    assert pending not in [r.id for r in await committed_after(db, 0, 1000)]
+
+
+# -- PostgreSQL: ids that commit out of order ------------------------------------------------
+
+
+async def eventually(read: Any, wanted: Any, seconds: float = 10.0) -> Any:
+    """Another test's transaction on the same server may hold the horizon back for a moment."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = await read()
+        if wanted(got) or time.monotonic() > deadline:
+            return got
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.transport
+async def test_an_id_that_commits_late_is_not_skipped_postgresql(app, db, admin, settings):
+    """T1 takes id 10 and commits last; T2, begun earlier (an older transaction id), takes 11 and
+    commits first. A reader that went on "after 11" by id would never see 10; the log gives 11,
+    then 10 once it commits, and never 10 before T1 ends."""
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL: SQLite commits its one writer at a time, in id order")
+    unit = await unit_of(db)
+    cursor = max([r.id for r in await committed_after(db, 0, 1000)], default=0)
+    await db.rollback()
+    sessions = session_factory(app.state.engine)
+    async with sessions() as t1, sessions() as t2:
+        await t2.execute(text("SELECT pg_current_xact_id()"))  # T2's transaction id is the older
+        late = await write_event(t1, unit, "late")
+        early = await write_event(t2, unit, "early")
+        assert late < early
+        await t2.commit()
+
+        async def read() -> list[int]:
+            await db.rollback()
+            return [r.id for r in await committed_after(db, cursor, 100)]
+
+        seen = await eventually(read, lambda ids: early in ids)
+        assert seen == [early]  # 11 is safe: T1's rows all come after it in the log
+        cursor = seen[-1]
+        assert await read() == []
+        await t1.commit()
+
+    async def after_early() -> list[int]:
+        await db.rollback()
+        return [r.id for r in await committed_after(db, cursor, 100)]
+
+    assert await eventually(after_early, lambda ids: late in ids) == [late]
+
+
+@pytest.mark.transport
+async def test_a_row_behind_a_running_transaction_waits_for_it_postgresql(app, db, admin, settings):
+    """T1 (older) takes id 10 and runs on; T2 takes 11 and commits: 11 is not read yet, since T1
+    may still commit 10 before it in the log; once T1 commits both come, 10 first."""
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL only")
+    unit = await unit_of(db)
+    cursor = max([r.id for r in await committed_after(db, 0, 1000)], default=0)
+    await db.rollback()
+    sessions = session_factory(app.state.engine)
+
+    async def read() -> list[int]:
+        await db.rollback()
+        return [r.id for r in await committed_after(db, cursor, 100)]
+
+    async with sessions() as t1, sessions() as t2:
+        late = await write_event(t1, unit, "first-begun")
+        early = await write_event(t2, unit, "first-committed")
+        await t2.commit()
+        assert await read() == []
+        await t1.commit()
+    assert await eventually(read, lambda ids: len(ids) == 2) == [late, early]
