@@ -23,17 +23,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from enum import Enum
+from types import CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from graphql import (
     FieldNode,
+    GraphQLBoolean,
     GraphQLError,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLScalarType,
+    GraphQLString,
     get_nullable_type,
     is_leaf_type,
     is_list_type,
@@ -64,6 +69,19 @@ Complete = Callable[[Any, Path], Any]  # (value, path) -> the completed value, o
 Resolve = Callable[[Any, GraphQLResolveInfo[Any]], Any]  # (source, info) -> the field's value
 PLAIN = frozenset({str, int, float, bool})  # never awaitable, never an exception
 SETTLED = frozenset({dict, list, type(None), str, int, float, bool})  # a completed value
+MAX_INT, MIN_INT = 2**31 - 1, -(2**31)  # the specification's Int: 32-bit signed
+# Built-in scalars whose serialization returns a value of this type unchanged.
+VERBATIM: dict[GraphQLScalarType | None, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+
+
+def _never_awaitable(kind: type) -> bool:
+    """Whether no value of `kind` can be awaited: a Strawberry object type or an enum without
+    `__await__` (graphql-core's test, asked of the type instead of each value)."""
+    return (
+        (hasattr(kind, "__strawberry_definition__") or issubclass(kind, Enum))
+        and not hasattr(kind, "__await__")
+        and not issubclass(kind, CoroutineType | GeneratorType)
+    )
 
 
 class Step(NamedTuple):
@@ -128,6 +146,9 @@ class PlannedExecutor(GuardedExecutor):
         self._plans: dict[int, tuple[GroupedFieldSet, list[Step]]] = {}
         manager = self.middleware_manager
         self._plain = not (manager and manager.middlewares)
+        # Types whose values are never awaitable: the plain ones, and each Strawberry object
+        # type once one of its values was found not to be (see `_run`).
+        self._settled: set[type] = set(SETTLED)
 
     def execute_fields(
         self,
@@ -152,13 +173,21 @@ class PlannedExecutor(GuardedExecutor):
         is_awaitable = self.is_awaitable
         complete_leaf = self.complete_leaf_value
         parent_name = parent_type.name
+        settled = self._settled
+        never_awaitable = _never_awaitable
         result: Any
         try:
             for key, details, field_def, nodes, complete, attribute, resolve, scalar in plan:
                 if scalar is not None:  # a built-in scalar read as a plain value: completed here
                     try:
                         value = getattr(source_value, attribute)
-                        if type(value) in PLAIN:
+                        kind = type(value)
+                        if kind is VERBATIM.get(scalar) or (
+                            kind is int and scalar is GraphQLInt and MIN_INT <= value <= MAX_INT
+                        ):  # what serializing it would give back unchanged
+                            results[key] = value
+                            continue
+                        if kind in PLAIN:
                             results[key] = complete_leaf(scalar, value)
                             continue
                     except Exception as raw_error:
@@ -180,8 +209,10 @@ class PlannedExecutor(GuardedExecutor):
                             value = resolve(source_value, info)
                         elif scalar is None:  # (a scalar's value was read above)
                             value = getattr(source_value, attribute)
-                        deferred = is_awaitable(value)
+                        deferred = type(value) not in settled and is_awaitable(value)
                         if not deferred:
+                            if type(value) not in settled and never_awaitable(type(value)):
+                                settled.add(type(value))  # asked once per type and request
                             result = complete(value, field_path)
                     except Exception as raw_error:
                         self.handle_field_error(raw_error, field_def.type, details, field_path)
