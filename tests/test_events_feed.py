@@ -215,3 +215,214 @@ async def test_a_row_behind_a_running_transaction_waits_for_it_postgresql(app, d
         assert await read() == []
         await t1.commit()
     assert await eventually(read, lambda ids: len(ids) == 2) == [late, early]
+
+
+# -- the `events` feed over GraphQL ----------------------------------------------------------
+
+FEED = """query($after: String, $first: Int, $types: [EventType!]) {
+  events(after: $after, first: $first, types: $types) {
+    cursor
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      __typename eventId cursor type actorId businessUnitId occurredAt
+      fieldChanges { field before after }
+      ... on UserChangedEvent { userId user { username } }
+      ... on CatalogChangedEvent { nodeId node { id ... on Queue { name } } }
+    } }
+  }
+}"""
+
+
+async def feed(api, **variables: Any) -> dict[str, Any]:
+    return (await api.data(FEED, variables))["events"]
+
+
+async def everything(api, after: str | None = None, **variables: Any) -> tuple[list[dict[str, Any]], str]:
+    """The whole feed after `after`, page by page; and where to go on from."""
+    events: list[dict[str, Any]] = []
+    while True:
+        page = await feed(api, after=after, **variables)
+        events += [e["node"] for e in page["edges"]]
+        after = page["cursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            return events, after
+
+
+async def create_queue(api, name: str) -> dict[str, Any]:
+    data = await api.data(
+        "mutation($n: String!) { queueCreate(input: {name: $n}) { queue { id version } userErrors { code } } }",
+        {"n": name},
+    )
+    return data["queueCreate"]["queue"]
+
+
+async def login_with(app, api, db, username: str, permissions: list[P], unit_id: int = 1) -> str:
+    from tests import factories as f
+
+    unit = await db.get(m.BusinessUnit, unit_id)
+    profile = await f.security_profile(db, unit, permissions)
+    await f.user(
+        db, unit, username, password="password-1234", passwords=app.state.passwords, profiles=[profile]
+    )
+    await db.commit()
+    return await api.login(username, "password-1234")
+
+
+async def test_the_feed_lists_committed_changes_oldest_first_with_what_changed(admin_api):
+    _, start = await everything(admin_api)
+    queue = await create_queue(admin_api, "Billing")
+    renamed = await admin_api.data(
+        'mutation($id: ID!, $v: Int!) { queueUpdate(input: {id: $id, version: $v, name: "Invoices"}) '
+        "{ userErrors { code } } }",
+        {"id": queue["id"], "v": queue["version"]},
+    )
+    assert renamed["queueUpdate"]["userErrors"] == []
+
+    events, _ = await everything(admin_api, after=start)
+    assert [e["type"] for e in events] == ["QUEUE_CREATED", "QUEUE_UPDATED"]
+    created, updated = events
+    assert created["__typename"] == "CatalogChangedEvent"
+    assert created["nodeId"] == queue["id"] and updated["node"] == {"id": queue["id"], "name": "Invoices"}
+    assert {"field": ["name"], "before": "Billing", "after": "Invoices"} in updated["fieldChanges"]
+    assert int(updated["eventId"]) > int(created["eventId"])
+    assert created["actorId"] is not None and created["businessUnitId"] is not None
+
+
+async def test_the_feed_pages_by_cursor_without_losing_or_repeating_an_event(admin_api):
+    _, start = await everything(admin_api)
+    for n in range(5):
+        await create_queue(admin_api, f"Q{n}")
+    first = await feed(admin_api, after=start, first=2)
+    assert first["pageInfo"]["hasNextPage"] is True
+    assert first["cursor"] == first["pageInfo"]["endCursor"] == first["edges"][-1]["cursor"]
+    rest, _ = await everything(admin_api, after=first["cursor"], first=2)
+    names = [e["node"]["node"]["name"] for e in first["edges"]] + [e["node"]["name"] for e in rest]
+    assert names == [f"Q{n}" for n in range(5)]
+    assert (await feed(admin_api, after=first["cursor"], first=0))["edges"] == []
+
+
+async def test_a_skill_given_to_three_users_is_three_events_of_one_id_paged_one_by_one(app, admin_api, db):
+    from tests import factories as f
+
+    unit = await db.get(m.BusinessUnit, 1)
+    users = [await f.user(db, unit, f"agent{n}") for n in range(3)]
+    await db.commit()
+    skill = await admin_api.data(
+        'mutation { skillCreate(input: {name: "French"}) { skill { id } userErrors { code } } }'
+    )
+    _, start = await everything(admin_api)
+    given = await admin_api.data(
+        "mutation($s: ID!, $u: [SkillUserInput!]!) { skillUsersAdd(input: {skillId: $s, users: $u}) "
+        "{ userErrors { code } } }",
+        {
+            "s": skill["skillCreate"]["skill"]["id"],
+            "u": [{"userId": f.gid("User", u.id), "proficiency": 3} for u in users],
+        },
+    )
+    assert given["skillUsersAdd"]["userErrors"] == []
+
+    events, _ = await everything(admin_api, after=start, first=1)  # a page ends inside the row
+    assert [e["type"] for e in events] == ["USER_SKILLS_CHANGED"] * 3
+    assert [e["user"]["username"] for e in events] == ["agent0", "agent1", "agent2"]
+    assert len({e["eventId"] for e in events}) == 1 and len({e["cursor"] for e in events}) == 3
+    assert events[0]["fieldChanges"][0]["field"] == ["skills"]
+
+
+async def test_a_deleted_users_event_keeps_their_id_and_shows_no_user(app, admin_api, db):
+    from tests import factories as f
+
+    gone = await f.user(db, await db.get(m.BusinessUnit, 1), "leaver")
+    await db.commit()
+    _, start = await everything(admin_api)
+    deleted = await admin_api.data(
+        "mutation($id: ID!) { userDelete(input: {id: $id}) { userErrors { code } } }",
+        {"id": f.gid("User", gone.id)},
+    )
+    assert deleted["userDelete"]["userErrors"] == []
+    (event,) = (await everything(admin_api, after=start, types=["USER_DELETED"]))[0]
+    assert event["userId"] == f.gid("User", gone.id) and event["user"] is None
+
+
+async def test_a_caller_is_told_only_of_what_they_may_read_in_their_unit(app, api, admin, db):
+    from tests import factories as f
+
+    other = await f.business_unit(db, "Unit B")
+    target = await f.user(db, await db.get(m.BusinessUnit, 1), "target")
+    await db.commit()
+    queues_only = await login_with(app, api, db, "queues", [P.QUEUES_VIEW])
+    users_only = await login_with(app, api, db, "users", [P.USERS_VIEW])
+    nothing = await login_with(app, api, db, "nobody", [])
+    api.token = await api.login("admin", "admin-password-123")
+    await create_queue(api, "Ours")
+    await api.data(
+        'mutation($b: ID!) { queueCreate(input: {name: "Theirs", businessUnitId: $b}) { userErrors { code } } }',
+        {"b": f.gid("BusinessUnit", other.id)},
+    )
+    await api.data(
+        "mutation($id: ID!) { userDisable(input: {id: $id}) { userErrors { code } } }",
+        {"id": f.gid("User", target.id)},
+    )
+    # the administrator holds EXTERNAL_BUSINESS_UNIT_VIEW: both units
+    names = [e["node"]["name"] for e in (await everything(api, types=["QUEUE_CREATED"]))[0]]
+    assert names == ["Ours", "Theirs"]
+
+    api.token = queues_only
+    seen = (await everything(api))[0]
+    assert [(e["type"], e["node"]["name"]) for e in seen] == [("QUEUE_CREATED", "Ours")]  # not unit B's
+
+    api.token = users_only
+    seen = (await everything(api))[0]
+    assert [(e["type"], e["user"]["username"]) for e in seen] == [("USER_DISABLED", "target")]
+
+    api.token = nothing
+    assert (await everything(api))[0] == []
+
+
+async def test_a_caller_without_users_view_is_told_of_changes_to_themselves(app, api, admin, db):
+    from tests import factories as f
+
+    me = await login_with(app, api, db, "agent", [])
+    unit = await db.get(m.BusinessUnit, 1)
+    someone = await f.user(db, unit, "someone")
+    await db.commit()
+    api.token = await api.login("admin", "admin-password-123")
+    agent = (await db.execute(select(m.User.id).where(m.User.username == "agent"))).scalar()
+    for user_id in (someone.id, agent):
+        done = await api.data(
+            "mutation($id: ID!) { userSessionsRevokeAll(input: {userId: $id}) { userErrors { code } } }",
+            {"id": f.gid("User", user_id)},
+        )
+        assert done["userSessionsRevokeAll"]["userErrors"] == [], done
+    me = await api.login("agent", "password-1234")  # signed out by the revocation
+    api.token = me
+    seen = (await everything(api))[0]
+    assert [(e["type"], e["user"]["username"]) for e in seen] == [("USER_CREDENTIALS_CHANGED", "agent")]
+
+
+async def test_the_cursor_goes_past_events_the_caller_is_not_told_of(app, api, admin, db):
+    queues_only = await login_with(app, api, db, "queues", [P.QUEUES_VIEW])
+    api.token = queues_only
+    page = await feed(api)
+    assert page["edges"] == [] and page["pageInfo"] == {"hasNextPage": False, "endCursor": None}
+    api.token = await api.login("admin", "admin-password-123")
+    await api.data('mutation { skillCreate(input: {name: "Hidden"}) { userErrors { code } } }')
+    api.token = queues_only
+    after_skill = await feed(api, after=page["cursor"])
+    assert after_skill["edges"] == [] and after_skill["cursor"] != page["cursor"]
+    api.token = await api.login("admin", "admin-password-123")
+    await create_queue(api, "Seen")
+    api.token = queues_only
+    (event,) = (await feed(api, after=after_skill["cursor"]))["edges"]
+    assert event["node"]["node"]["name"] == "Seen"
+
+
+async def test_the_feed_refuses_a_page_over_100_and_a_forged_cursor(admin_api):
+    for variables, argument in (({"first": 101}, "first"), ({"after": "bm90LWEtY3Vyc29y"}, "after")):
+        body = await admin_api.post(FEED, variables)
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT" and argument in error["message"]
+
+
+async def test_the_feed_needs_a_signed_in_caller(api, admin):
+    body = await api.post(FEED, {})
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

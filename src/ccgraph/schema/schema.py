@@ -24,10 +24,12 @@ from ccgraph.resolvers import (
     business_units,
     catalog,
     credentials,
+    events,
     skills,
     users,
 )
 from ccgraph.schema.descriptions import describe_arguments
+from ccgraph.schema.events import EVENT_TYPES
 from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle, coded
 from ccgraph.schema.node import NODE_KINDS, resolve_node, resolve_nodes
 from ccgraph.schema.permissions import document_permissions, mark_read_permissions, signed_in
@@ -78,7 +80,7 @@ class Root:
 
 
 # Each domain contributes its own root fields.
-Query = merge_types("Query", (Root, users.Query, catalog.Query, bulk.Query, audit.Query))
+Query = merge_types("Query", (Root, users.Query, catalog.Query, bulk.Query, audit.Query, events.Query))
 Query.__strawberry_definition__.description = "What can be read: start from `viewer`, a list, or `node(id:)`."  # type: ignore[attr-defined]
 Mutation = merge_types(
     "Mutation",
@@ -125,6 +127,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     built = Schema(
         query=Query,
         mutation=Mutation,
+        types=EVENT_TYPES,  # the events' types, reached through their interface
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
         execution_context_class=PlannedExecutor if settings.planned_execution else GuardedExecutor,

@@ -9,13 +9,15 @@ to three users is three `user.skillsChanged` events, one per user, all with the 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Text, cast, func, literal, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Text, and_, cast, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.auth.principal import Principal
@@ -24,7 +26,9 @@ from ccgraph.enums import Permission
 from ccgraph.services import authority
 from ccgraph.services.audit import AuditAction as A
 from ccgraph.services.audit import AuditTargetType as T
-from ccgraph.services.scope import can_see
+from ccgraph.services.errors import InputError
+from ccgraph.services.pagination import MAX_PAGE_SIZE
+from ccgraph.services.scope import can_see, visible
 
 
 class EventType(enum.StrEnum):
@@ -126,7 +130,8 @@ _VERBS = {"create": "created", "update": "updated", "delete": "deleted", "settin
 @dataclass(frozen=True, slots=True)
 class Event:
     """One change to one object, as committed. `id` is its audit row's (shared by the events of
-    one row); `changed` names the changed fields as the audit row keys them."""
+    one row, told apart by `index`, their place in it); `changed` names the changed fields as the
+    audit row keys them."""
 
     id: int
     type: EventType
@@ -136,6 +141,12 @@ class Event:
     changes: dict[str, Any]
     actor_user_id: int | None
     request_id: str | None
+    index: int = 0
+
+    @property
+    def cursor(self) -> str:
+        """Where the event is in the log, for the `events` feed's `after`."""
+        return cursor_of(self.id, self.index)
 
     @property
     def subject_type(self) -> str:
@@ -168,7 +179,7 @@ def events_of(row: m.AuditEvent) -> list[Event]:
     if kind is None:
         return []
 
-    def one(subject_id: int | None, changes: dict[str, Any]) -> Event:
+    def one(subject_id: int | None, changes: dict[str, Any], index: int = 0) -> Event:
         return Event(
             id=row.id,
             type=kind,
@@ -178,10 +189,12 @@ def events_of(row: m.AuditEvent) -> list[Event]:
             changes=changes,
             actor_user_id=row.actor_user_id,
             request_id=row.request_id,
+            index=index,
         )
 
     if row.action in _SKILL_USERS:
-        return [one(user_id, {"skills": change}) for user_id, change in _per_user(row.changes, row.target_id)]
+        split = _per_user(row.changes, row.target_id)
+        return [one(user_id, {"skills": change}, i) for i, (user_id, change) in enumerate(split)]
     return [one(row.target_id, dict(row.changes or {}))]
 
 
@@ -217,13 +230,27 @@ async def position_of(session: AsyncSession, after_id: int) -> tuple[int, int]:
     return (txid or 0, after_id)
 
 
+async def log_head(session: AsyncSession) -> tuple[int, int] | None:
+    """The last event that nothing uncommitted can precede, as (txid, id): every event that
+    commits from now on comes after it in the log. None when the log is empty."""
+    stmt = select(m.AuditEvent.txid, m.AuditEvent.id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.where(m.AuditEvent.txid < _horizon())
+    found = (
+        await session.execute(stmt.order_by(m.AuditEvent.txid.desc(), m.AuditEvent.id.desc()).limit(1))
+    ).first()
+    return (found[0], found[1]) if found is not None else None
+
+
 def _horizon() -> ColumnElement[int]:
     """The oldest transaction still running, as of the statement's own snapshot (PostgreSQL)."""
     xmin = func.pg_snapshot_xmin(func.pg_current_snapshot())
     return cast(cast(xmin, Text), BigInteger)
 
 
-async def committed_after(session: AsyncSession, after_id: int, limit: int) -> list[m.AuditEvent]:
+async def committed_after(
+    session: AsyncSession, after_id: int, limit: int, *where: ColumnElement[bool]
+) -> list[m.AuditEvent]:
     """The audit rows that follow the event `after_id` in the log, at most `limit`, in the log's
     order, and only rows that nothing still uncommitted can come before: a reader that goes on
     from the last row it got never skips one.
@@ -238,9 +265,10 @@ async def committed_after(session: AsyncSession, after_id: int, limit: int) -> l
     at a time commits, in id order, and every `txid` is 0: the log's order is the ids'.
 
     Since the order is not always the ids', a reader's cursor is the id of the LAST row it got,
-    not the greatest id it has seen."""
+    not the greatest id it has seen. `where` narrows the rows (a unit, some actions): the rows
+    left out are skipped, never the ones that come later."""
     position = tuple_(*(literal(v, BigInteger) for v in await position_of(session, after_id)))
-    stmt = select(m.AuditEvent).where(tuple_(m.AuditEvent.txid, m.AuditEvent.id) > position)
+    stmt = select(m.AuditEvent).where(tuple_(m.AuditEvent.txid, m.AuditEvent.id) > position, *where)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.where(m.AuditEvent.txid < _horizon())
     stmt = stmt.order_by(m.AuditEvent.txid, m.AuditEvent.id).limit(limit)
@@ -265,3 +293,117 @@ def may_see(principal: Principal | None, event: Event) -> bool:
         return True
     permission = _READ_BY_TYPE.get(event.subject_type)
     return permission is not None and authority.readable(principal, permission)
+
+
+# -- the feed: what a caller was told of, after a cursor -----------------------------------------
+
+
+def cursor_of(event_id: int, index: int = 0) -> str:
+    """An event's place in the log as an opaque cursor: its row's id and its place in the row."""
+    return base64.urlsafe_b64encode(f"event:{event_id}:{index}".encode()).decode()
+
+
+def decode_cursor(argument: str, cursor: str) -> tuple[int, int]:
+    try:
+        kind, event_id, index = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+        found = (int(event_id), int(index))
+        if kind != "event" or not (0 <= found[0] < 2**63 and -1 <= found[1] < 2**31):
+            raise ValueError
+        return found
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise InputError(argument, "is not a cursor of the events feed") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    events: list[Event]
+    has_next_page: bool
+    # Where to go on from: the last event's place, or past the last row read when the events
+    # after it were not for this caller (so that a caller always makes way through the log).
+    resume: str
+
+
+# Each action's event type, for the actions that are events.
+_ACTIONS: dict[str, EventType] = {
+    a.value: kind for a in A for kind in [event_type_of(a.value)] if kind is not None
+}
+# Rows read at most for one page: a caller to whom few events are told goes on from `resume`.
+SCAN_LIMIT = 2000
+
+
+def _told(principal: Principal, types: frozenset[EventType] | None) -> list[ColumnElement[bool]]:
+    """The rows that may hold events `principal` is told of (`may_see` decides each event):
+    the actions of the kinds it reads, its own user's, and the skills given to users (one row,
+    many users' events), in the units it sees."""
+    readable_kinds = {t for t in _READ_BY_TYPE if authority.readable(principal, _READ_BY_TYPE[t])}
+    wanted = {a: k for a, k in _ACTIONS.items() if types is None or k in types}
+    everyone = [a for a, k in wanted.items() if k.subject_type in readable_kinds or a in _SKILL_USERS]
+    own = [a for a, k in wanted.items() if k.is_user and a not in everyone]
+    rows = or_(
+        m.AuditEvent.action.in_(everyone),
+        and_(m.AuditEvent.action.in_(own), m.AuditEvent.target_id == principal.user_id),
+    )
+    return [rows, visible(principal, m.AuditEvent.business_unit_id)]
+
+
+async def feed(
+    session: AsyncSession,
+    principal: Principal,
+    after: str | None,
+    first: int,
+    types: frozenset[EventType] | None = None,
+) -> FeedPage:
+    """The events after the cursor `after` (from the log's start without one) that `principal`
+    is told of (`may_see`), at most `first` (0 to MAX_PAGE_SIZE), of `types` when given: what a
+    client that was away catches up with, page by page, without gaps (`committed_after`)."""
+    if not 0 <= first <= MAX_PAGE_SIZE:
+        raise InputError("first", f"must be between 0 and {MAX_PAGE_SIZE}, got {first}")
+    event_id, index = decode_cursor("after", after) if after is not None else (0, -1)
+    head = await log_head(session)  # first: nothing can commit before it once it is read
+    found: list[Event] = []
+    resume = (event_id, index)  # the last event gone through, told or not
+    at = await position_of(session, event_id)  # and where it stands in the log
+
+    def take(row: m.AuditEvent, after_index: int = -1) -> bool:
+        """Go through the row's events after `after_index`, keeping those for the caller;
+        whether the page is full (one more than asked: so there is a next page)."""
+        nonlocal resume, at
+        for event in events_of(row):
+            if event.index <= after_index:
+                continue
+            if (types is None or event.type in types) and may_see(principal, event):
+                found.append(event)
+                if len(found) > first:
+                    return True
+            resume = (event.id, event.index)
+        resume, at = (row.id, -1), (row.txid, row.id)  # the whole row: (id, -1) goes on after it
+        return False
+
+    where = _told(principal, types)
+    if event_id and index >= 0:  # the rest of the row the cursor stands in
+        stmt = select(m.AuditEvent).where(m.AuditEvent.id == event_id, *where)
+        row = (await session.execute(stmt)).scalar()
+        if row is not None and take(row, index):
+            return _page(found, first, resume, more=True)
+    batch, scanned = first + 1, 0
+    while scanned < SCAN_LIMIT:
+        rows = await committed_after(session, resume[0], batch, *where)
+        for row in rows:
+            if take(row):
+                return _page(found, first, resume, more=True)
+        scanned += len(rows)
+        if len(rows) < batch:
+            # The log's end, for now: every row up to `head` that is for the caller was read,
+            # so the next page starts there, not from the rows that were not for the caller.
+            if head is not None and head > at:
+                resume = (head[1], -1)
+            return _page(found, first, resume, more=False)
+    return _page(found, first, resume, more=True)
+
+
+def _page(found: list[Event], first: int, resume: tuple[int, int], *, more: bool) -> FeedPage:
+    """`more`: the page was full, or the reading stopped at SCAN_LIMIT rows."""
+    events = found[:first]
+    if len(found) > first and events:
+        resume = (events[-1].id, events[-1].index)
+    return FeedPage(events=events, has_next_page=more, resume=cursor_of(*resume))
