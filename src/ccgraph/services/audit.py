@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ccgraph.auth.principal import Principal
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
+from ccgraph.services import publication
 from ccgraph.services.pagination import Ordering
 from ccgraph.services.scope import visible
 from ccgraph.services.writes import Actor, note_change
@@ -193,6 +194,7 @@ def record(
         request_id=actor.request_id,
     )
     session.add(event)
+    publication.audited(session)
     note_change(session, target, event.changes)
     return event
 
@@ -221,6 +223,7 @@ async def record_many(
         for checked in [_checked(action, target)]
     ]
     await session.execute(insert(m.AuditEvent), rows)
+    publication.audited(session)
     for target, _, changes in entries:
         note_change(session, target, changes)
 
