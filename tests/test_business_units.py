@@ -248,8 +248,11 @@ def selection(type_, depth: int) -> str:
     named = get_named_type(type_)
     if is_leaf_type(named):
         return ""
-    if not isinstance(named, GraphQLObjectType):  # interfaces (Node): ask for the id and the type
+    if named.name == "Node":  # any object by its ID: ask for the id and the type
         return "{ __typename ... on Node { id } }"
+    if not isinstance(named, GraphQLObjectType):  # another interface (ChangeEvent): each of its types
+        spreads = [f"... on {t.name} {selection(t, depth)}" for t in GQL.get_possible_types(named)]
+        return "{ __typename " + " ".join(spreads) + " }"
     parts = ["__typename"]
     for name, field in named.fields.items():
         inner = get_named_type(field.type)

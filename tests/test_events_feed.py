@@ -426,3 +426,83 @@ async def test_the_feed_refuses_a_page_over_100_and_a_forged_cursor(admin_api):
 async def test_the_feed_needs_a_signed_in_caller(api, admin):
     body = await api.post(FEED, {})
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+# -- sync: updatedAt and users(filter: {updatedSince}) ---------------------------------------
+
+CATALOG_LISTS = (
+    "userProfiles",
+    "queues",
+    "workStreams",
+    "skills",
+    "teams",
+    "presenceStatuses",
+    "securityProfiles",
+    "businessUnits",
+)
+
+
+async def test_every_catalog_object_tells_when_it_last_changed(admin_api):
+    await create_queue(admin_api, "Billing")
+    await admin_api.data('mutation { skillCreate(input: {name: "French"}) { userErrors { code } } }')
+    await admin_api.data('mutation { teamCreate(input: {name: "Blue"}) { userErrors { code } } }')
+    await admin_api.data('mutation { userProfileCreate(input: {name: "Agents"}) { userErrors { code } } }')
+    await admin_api.data(
+        'mutation { workStreamCreate(input: {name: "Voice", channel: VOICE}) { userErrors { code } } }'
+    )
+    lists = " ".join(f"{name}(first: 1) {{ nodes {{ updatedAt }} }}" for name in CATALOG_LISTS)
+    data = await admin_api.data(f"{{ {lists} }}")
+    for name in CATALOG_LISTS:
+        (node,) = data[name]["nodes"]
+        assert datetime.fromisoformat(node["updatedAt"]).tzinfo is not None, name
+
+
+async def test_a_queue_updated_at_moves_when_it_changes(admin_api):
+    queue = await create_queue(admin_api, "Billing")
+    read = "query($id: ID!) { node(id: $id) { ... on Queue { updatedAt version } } }"
+    before = (await admin_api.data(read, {"id": queue["id"]}))["node"]
+    await admin_api.data(
+        'mutation($id: ID!, $v: Int!) { queueUpdate(input: {id: $id, version: $v, name: "Invoices"}) '
+        "{ userErrors { code } } }",
+        {"id": queue["id"], "v": before["version"]},
+    )
+    after = (await admin_api.data(read, {"id": queue["id"]}))["node"]
+    assert datetime.fromisoformat(after["updatedAt"]) > datetime.fromisoformat(before["updatedAt"])
+
+
+USERS_SINCE = (
+    "query($since: DateTime) { users(filter: {updatedSince: $since}) { totalCount nodes { username } } }"
+)
+
+
+async def test_users_updated_since_lists_those_changed_at_or_after_it(app, admin_api, db):
+    from tests import factories as f
+
+    unit = await db.get(m.BusinessUnit, 1)
+    for name in ("stays", "moves", "skilled"):
+        await f.user(db, unit, name)
+    await db.commit()
+    skill = await admin_api.data('mutation { skillCreate(input: {name: "French"}) { skill { id } } }')
+    await asyncio.sleep(0.01)
+    since = datetime.now(UTC).isoformat()
+    ids = {u.username: u.id for u in (await db.execute(select(m.User))).scalars()}
+    await admin_api.data(
+        "mutation($id: ID!) { userDisable(input: {id: $id}) { userErrors { code } } }",
+        {"id": f.gid("User", ids["moves"])},
+    )
+    # A skill given from the skill's side changes its users as much as from theirs.
+    await admin_api.data(
+        "mutation($s: ID!, $u: ID!) { skillUsersAdd(input: {skillId: $s, users: [{userId: $u, proficiency: 2}]}) "
+        "{ userErrors { code } } }",
+        {"s": skill["skillCreate"]["skill"]["id"], "u": f.gid("User", ids["skilled"])},
+    )
+    found = (await admin_api.data(USERS_SINCE, {"since": since}))["users"]
+    assert sorted(n["username"] for n in found["nodes"]) == ["moves", "skilled"]
+    assert found["totalCount"] == 2
+    assert (await admin_api.data(USERS_SINCE, {"since": None}))["users"]["totalCount"] == 4  # admin too
+
+
+async def test_users_updated_since_without_an_offset_is_refused(admin_api):
+    body = await admin_api.post(USERS_SINCE, {"since": "2025-01-31T09:00:00"})
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "updatedSince" in error["message"]

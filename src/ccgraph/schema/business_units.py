@@ -3,12 +3,14 @@ that change them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 from strawberry import relay
 
 from ccgraph.db import models as m
 from ccgraph.schema.catalog.types import VERSION
-from ccgraph.schema.descriptions import UPDATE, VALIDATE
+from ccgraph.schema.descriptions import UPDATE, UPDATED_AT, VALIDATE
 from ccgraph.schema.descriptions import VERSION as VERSION_GIVEN
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
@@ -49,6 +51,7 @@ class BusinessUnit(relay.Node):
     )
     features: BusinessUnitFeatures = strawberry.field(description="The unit's feature switches.")
     version: int = strawberry.field(description=VERSION)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
 
     @classmethod
     def from_row(cls, row: m.BusinessUnit) -> BusinessUnit:
@@ -67,6 +70,7 @@ class BusinessUnit(relay.Node):
                 crm_integration=row.crm_integration_enabled,
             ),
             version=row.version,
+            updated_at=row.updated_at,
         )
 
 

@@ -7,6 +7,10 @@ UPDATE = "Change only what is given; `version` must be the one last read."
 VERSION = "The version last read; a stale one is a CONFLICT and nothing is applied."
 NAME_TEXT = "Its name, unique in its business unit (case aside)."
 DESCRIPTION_TEXT = "A free text for administrators; empty when none was given."
+UPDATED_AT = (
+    "When it was created or last changed: its fields, or the lists that are its own (a user profile's "
+    "queues); not its users, who tell their own `updatedAt`."
+)
 # `externalId` of a user or a team: "{what}" is the object.
 EXTERNAL_ID = (
     "The identifier the identity provider that provisions this {what} over SCIM gave it; "

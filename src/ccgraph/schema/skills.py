@@ -4,6 +4,7 @@ that assign them."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, cast
 
 import strawberry
@@ -14,7 +15,7 @@ from ccgraph.db import models as m
 from ccgraph.db.models.skills import PROFICIENCY_LEAST, PROFICIENCY_MOST
 from ccgraph.execution.prefetch import Related, needs
 from ccgraph.schema.catalog.types import VERSION, WorkStream, business_unit_field, catalog_values
-from ccgraph.schema.descriptions import DESCRIPTION_TEXT, NAME_TEXT, VALIDATE
+from ccgraph.schema.descriptions import DESCRIPTION_TEXT, NAME_TEXT, UPDATED_AT, VALIDATE
 from ccgraph.schema.enums import ProficiencyOrder
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
@@ -42,6 +43,7 @@ class Skill(relay.Node):
     description: str = strawberry.field(description=DESCRIPTION_TEXT)
     active: bool = strawberry.field(description="Whether routing uses it; an inactive skill stays assigned.")
     version: int = strawberry.field(description=VERSION)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
     work_stream_id: strawberry.Private[int | None]
     business_unit_id: strawberry.Private[int]
     business_unit = business_unit_field()

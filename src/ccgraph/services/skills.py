@@ -126,6 +126,15 @@ class _Change:
         if self.side is USER:  # a user's skills are part of the user: bump its version
             anchor.updated_at = utcnow()
             await self.session.flush()
+        else:  # so are the skill's users': each changed one moves on, as if changed itself
+            changed = [u for u in set(before) | set(after) if before.get(u) != after.get(u)]
+            if changed:
+                await self.session.execute(
+                    update(m.User)
+                    .where(m.User.id.in_(changed))
+                    .values(updated_at=utcnow(), version=m.User.version + 1)
+                    .execution_options(synchronize_session="fetch")
+                )
         self.record(anchor, verb, before, after)
         return anchor
 

@@ -60,6 +60,8 @@ class User(IdMixin, TimestampMixin, Base):
         # scoped caller pages it: the unit, the sort key, the id that breaks ties. The search's
         # index (FTS5 on SQLite, pg_trgm on PostgreSQL) is the migrations' alone (db/search.py).
         *(Index(f"ix_users_business_unit_id_{c}", "business_unit_id", c, "id") for c in USER_ORDERS),
+        # An integrator's sync, `users(filter: {updatedSince})`: the few users changed since.
+        Index("ix_users_business_unit_id_updated_at", "business_unit_id", "updated_at"),
     )
 
     business_unit_id: Mapped[int] = fk("business_units.id", ondelete="RESTRICT")

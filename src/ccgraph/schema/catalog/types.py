@@ -4,6 +4,7 @@ schema/skills.py)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -13,7 +14,7 @@ from strawberry.types import Info
 from ccgraph.db import models as m
 from ccgraph.enums import Permission as PermissionValue
 from ccgraph.execution.prefetch import Related, needs
-from ccgraph.schema.descriptions import DESCRIPTION_TEXT, EXTERNAL_ID, NAME_TEXT
+from ccgraph.schema.descriptions import DESCRIPTION_TEXT, EXTERNAL_ID, NAME_TEXT, UPDATED_AT
 from ccgraph.schema.enums import BaseStatus, Channel, Permission
 from ccgraph.schema.errors import UserError
 from ccgraph.schema.node import node_type
@@ -31,7 +32,13 @@ UNIT = Related("business_unit", lambda named: named.business_unit_id)
 
 def catalog_values(row: Any) -> dict[str, Any]:
     """What every catalog object reads alike from its row."""
-    return {"business_unit_id": row.business_unit_id, "id": row.id, "name": row.name, "version": row.version}
+    return {
+        "business_unit_id": row.business_unit_id,
+        "id": row.id,
+        "name": row.name,
+        "version": row.version,
+        "updated_at": row.updated_at,
+    }
 
 
 def business_unit_field() -> Any:
@@ -55,6 +62,7 @@ class Queue(relay.Node):
     name: str = strawberry.field(description=NAME_TEXT)
     description: str = strawberry.field(description=DESCRIPTION_TEXT)
     version: int = strawberry.field(description=VERSION)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
 
     business_unit_id: strawberry.Private[int]
     business_unit = business_unit_field()
@@ -74,6 +82,7 @@ class WorkStream(relay.Node):
     name: str = strawberry.field(description=NAME_TEXT)
     channel: Channel = strawberry.field(description="The channel its work arrives on.")
     version: int = strawberry.field(description=VERSION)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
 
     business_unit_id: strawberry.Private[int]
     business_unit = business_unit_field()
@@ -96,6 +105,7 @@ class PresenceStatus(relay.Node):
         description="False for a base status: its name and base status are read-only and it is never deleted."
     )
     version: int = strawberry.field(description=VERSION)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
 
     business_unit_id: strawberry.Private[int]
     business_unit = business_unit_field()
@@ -138,6 +148,7 @@ class Team(relay.Node):
     description: str = strawberry.field(description=DESCRIPTION_TEXT)
     external_id: str | None = strawberry.field(description=EXTERNAL_ID.format(what="team"))
     version: int = strawberry.field(description=VERSION)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
 
     business_unit_id: strawberry.Private[int]
     business_unit = business_unit_field()
@@ -188,6 +199,7 @@ class UserProfile(relay.Node):
         description="The most contacts of each channel a user handles at once."
     )
     version: int = strawberry.field(description=VERSION)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
     default_presence_id: strawberry.Private[int | None]
 
     business_unit_id: strawberry.Private[int]
@@ -246,6 +258,7 @@ class SecurityProfile(relay.Node):
     permissions: list[Permission] = strawberry.field(description="What its holders may do.")
     password_policy: PasswordPolicy = strawberry.field(description="The rules for its holders' passwords.")
     version: int = strawberry.field(description=VERSION)
+    updated_at: datetime = strawberry.field(description=UPDATED_AT)
 
     business_unit_id: strawberry.Private[int]
     business_unit = business_unit_field()

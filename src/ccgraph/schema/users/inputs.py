@@ -4,6 +4,7 @@ described with the rule its check enforces, quoted from the check (`user_field`)
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -13,7 +14,7 @@ from ccgraph.db.models.skills import PROFICIENCY_LEAST, PROFICIENCY_MOST
 from ccgraph.schema.descriptions import VALIDATE, VERSION
 from ccgraph.schema.enums import AccessMode, Channel, DeliveryMode, OrderDirection, PhoneType, UserOrderField
 from ccgraph.schema.node import decode, decode_id
-from ccgraph.services.errors import UserError
+from ccgraph.services.errors import InputError, UserError
 from ccgraph.services.users import queries as users
 from ccgraph.services.users.fields import BY_COLUMN, CUSTOM_FIELD_SLOTS, FIELDS
 
@@ -387,6 +388,12 @@ class UserFilter:
     custom_fields: list[CustomFieldFilter] | None = strawberry.field(
         default=None, description="Custom fields by their unit's current label; every one must match."
     )
+    updated_since: datetime | None = strawberry.field(
+        default=None,
+        description="Users created or changed at or after this instant (with its UTC offset): an "
+        "integrator's sync, from the `updatedAt` it last saw. Deleted users are not listed: the "
+        "`events` feed tells of them (USER_DELETED).",
+    )
 
 
 @strawberry.input(description="The order of the user list.")
@@ -420,4 +427,12 @@ def user_filter(given: UserFilter | None) -> users.UserFilter:
         not_skill_id=_id("notSkillId", f.not_skill_id, "Skill"),
         business_unit_id=_id("businessUnitId", f.business_unit_id, "BusinessUnit"),
         custom_fields=tuple((c.label, c.value) for c in f.custom_fields or ()),
+        updated_since=_instant("updatedSince", f.updated_since),
     )
+
+
+def _instant(name: str, value: datetime | None) -> datetime | None:
+    """A time to compare with stored ones (UTC): one without an offset is refused, not guessed."""
+    if value is not None and value.utcoffset() is None:
+        raise InputError(f"filter.{name}", "needs a UTC offset, e.g. 2025-01-31T09:00:00Z")
+    return value

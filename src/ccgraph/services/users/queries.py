@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -57,6 +58,9 @@ class UserFilter:
     business_unit_id: int | None = None
     # (label, value): the custom field of that label, in each user's own unit, has that value
     custom_fields: tuple[tuple[str, str | None], ...] = ()
+    # changed at or after this instant (an integrator's sync: `updated_at` moves on every write
+    # to the user, their links and skills included)
+    updated_since: datetime | None = None
 
 
 def _custom_field_is(label: str, value: str | None) -> Any:
@@ -87,6 +91,8 @@ def users_query(principal: Principal, f: UserFilter) -> Select[Any]:
         stmt = stmt.where(m.User.user_profile_id == f.user_profile_id)
     if f.business_unit_id is not None:
         stmt = stmt.where(m.User.business_unit_id == f.business_unit_id)
+    if f.updated_since is not None:
+        stmt = stmt.where(m.User.updated_at >= f.updated_since)
     if f.security_profile_id is not None:
         stmt = stmt.where(_holds_any((f.security_profile_id,)))
     if f.security_profile_ids is not None:

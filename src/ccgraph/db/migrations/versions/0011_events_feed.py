@@ -1,5 +1,6 @@
 """events feed: each audit row's writing transaction (`txid`), so that a reader following the
-audit trail as an event log skips nothing
+audit trail as an event log skips nothing; users by unit and time of change, for an integrator's
+`users(filter: {updatedSince})`
 
 Revision ID: 0011
 Revises: 0010
@@ -27,6 +28,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 INDEX = "ix_audit_events_txid_id"
+USERS_INDEX = "ix_users_business_unit_id_updated_at"
 PG_DEFAULT = "(pg_current_xact_id()::text::bigint)"
 
 
@@ -35,9 +37,12 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.alter_column("audit_events", "txid", server_default=sa.text(PG_DEFAULT))
     op.create_index(INDEX, "audit_events", ["txid", "id"], unique=False)
+    # Not in a batch: a batch would rebuild `users` on SQLite, and with it drop 0009's triggers.
+    op.create_index(USERS_INDEX, "users", ["business_unit_id", "updated_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(USERS_INDEX, table_name="users")
     # Not in a batch: SQLite (3.35 and later) drops a column in place.
     op.drop_index(INDEX, table_name="audit_events")
     op.drop_column("audit_events", "txid")
