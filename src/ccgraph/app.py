@@ -19,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
@@ -44,12 +44,14 @@ from ccgraph.graphql_http import (
     media_type,
 )
 from ccgraph.http import Guard, Idempotency, refusal
+from ccgraph.live import Broker
 from ccgraph.oauth import TokenEndpoint
 from ccgraph.schema.schema import build_schema
 from ccgraph.services.auth import Unauthenticated, authenticate
 from ccgraph.services.mail import MailSender
 from ccgraph.services.outage import unreachable
 from ccgraph.tracing import start_tracing
+from ccgraph.websocket import SocketAdapter, SocketContext, TransportWSHandler
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -71,6 +73,9 @@ class Adapter(StarletteRequestAdapter):
 
 class GraphQLApp(GraphQL):
     request_adapter_class = Adapter
+    # Subscriptions over WebSocket: ccgraph.websocket
+    websocket_adapter_class = SocketAdapter
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(
         self,
@@ -83,12 +88,14 @@ class GraphQLApp(GraphQL):
             build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             multipart_uploads_enabled=True,
+            allowed_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
         )
         self.settings = settings
         self.sessions = sessions
         self.passwords = passwords
         self.box = box
         self.documents = Documents(settings, sessions)
+        self.broker = Broker(settings, sessions)  # this process's, for every subscription
         # SQLite has one writer at a time: queue this process's writers here (see Context.write)
         self.write_gate: Any = asyncio.Lock() if settings.is_sqlite else contextlib.nullcontext()
 
@@ -188,6 +195,8 @@ class GraphQLApp(GraphQL):
         return graphiql.page()
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        if self.is_websocket_request(request):  # signs in at connection_init (on_ws_connect)
+            return SocketContext(self, request, self.broker)  # type: ignore[return-value]
         request_id = request.state.request_id
         try:
             principal = await self.caller(request)
@@ -208,6 +217,10 @@ class GraphQLApp(GraphQL):
             principal=principal,
             request_id=request_id,
         )
+
+    async def on_ws_connect(self, context: Any) -> Any:
+        await context.connect()
+        return UNSET
 
     async def caller(self, request: Request) -> Principal | None:
         """Who sends the request, looked up once (the idempotency check may ask first)."""
@@ -340,10 +353,12 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
 
         async with sessions() as session:  # SQLite's planner statistics, as the data now are
             await refresh_statistics(session)
+        await graphql.broker.start()
         delivery = asyncio.create_task(mail_sender.run()) if settings.mail_poll_seconds > 0 else None
         try:
             yield
         finally:
+            await graphql.broker.stop()
             if delivery is not None:
                 delivery.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -371,6 +386,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
     app = Starlette(
         routes=[
             Route("/graphql", idempotent, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/oauth/token", TokenEndpoint(settings, sessions).__call__, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
@@ -402,6 +418,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
     app.state.box = box
     app.state.write_gate = graphql.write_gate
     app.state.mail_sender = mail_sender
+    app.state.broker = graphql.broker
     return app
 
 

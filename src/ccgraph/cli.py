@@ -175,7 +175,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 limits=FileLimits.of(settings),
                 atomic=not args.no_atomic,
                 validate_only=args.validate_only,
-                progress=bar.progress,
+                progress=lambda p: bar.progress(p.done, p.to_write),
             )
 
     outcome = asyncio.run(_with_session(settings, run))

@@ -68,6 +68,11 @@ class Settings:
     mail_from: str = "ccgraph@localhost"
     mail_poll_seconds: float = 5.0
     mail_max_attempts: int = 10
+    # Subscriptions (README, "Subscriptions"): how often a process's broker reads the event log
+    # when nothing woke it (a safety net: a commit wakes it), and how many batches of events a
+    # subscriber may fall behind before it is dropped.
+    live_poll_seconds: float = 1.0
+    subscription_backlog: int = 100
     # Query limits (OWASP GraphQL cheat sheet).
     max_query_depth: int = 10
     max_query_aliases: int = 30
@@ -139,6 +144,8 @@ _RANGES = {
     "metrics_port": (0, 65535),
     "workers": (1, 1024),
     "db_pool_size": (1, 10_000),
+    "subscription_backlog": (1, 100_000),
+    "live_poll_seconds": (0.01, 3600),
 }
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 LOG_FORMATS = ("json", "text")

@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from ccgraph import live
 from ccgraph.enums import Permission as P
 from ccgraph.resolvers.common import selects_changes, write
 from ccgraph.schema import bulk as b
@@ -125,6 +126,7 @@ async def users_import(info: Info, input: b.UsersImportInput) -> b.UsersImportPa
         if input.business_unit_id
         else None
     )
+    reporter = live.import_reporter(info, input.import_id, errors) if input.import_id is not None else None
     if errors:
         return _import_payload(None, errors)
     async with ctx.write(dry=input.validate_only, changes=selects_changes(info)) as session:
@@ -139,7 +141,10 @@ async def users_import(info: Info, input: b.UsersImportInput) -> b.UsersImportPa
             business_unit_id=unit,
             atomic=input.atomic,
             validate_only=input.validate_only,
+            progress=reporter,
         )
+    if reporter is not None:
+        reporter.finish(outcome.value, bool(outcome.errors), input.validate_only)
     return _import_payload(outcome.value, outcome.errors, outcome)
 
 

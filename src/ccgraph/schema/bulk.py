@@ -82,6 +82,11 @@ class UsersImportInput:
     atomic: bool = strawberry.field(default=True, description=ATOMIC)
     business_unit_id: relay.GlobalID | None = strawberry.field(default=None, description=UNIT)
     validate_only: bool = strawberry.field(default=False, description=VALIDATE)
+    import_id: str | None = strawberry.field(
+        default=None,
+        description="An ID of your choosing (1 to 64 letters, digits or `._:-`) to follow the import by "
+        "with the `importProgress` subscription: subscribe first, then send the file.",
+    )
 
 
 PASSWORD_RESET_NEEDED = (

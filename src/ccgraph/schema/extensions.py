@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from sqlalchemy.exc import OperationalError
@@ -49,6 +50,13 @@ class ErrorPolicy(SchemaExtension):
         errors = getattr(result, "errors", None)
         if errors:
             result.errors = [self._shown(error) for error in errors]  # type: ignore[union-attr]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Each event a subscription pushes, as each answer: its errors shown or masked."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [self._shown(error) for error in errors]
+        yield
 
     def _shown(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error

@@ -26,6 +26,7 @@ from ccgraph.resolvers import (
     credentials,
     events,
     skills,
+    subscriptions,
     users,
 )
 from ccgraph.schema.descriptions import describe_arguments
@@ -127,6 +128,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     built = Schema(
         query=Query,
         mutation=Mutation,
+        subscription=subscriptions.Subscription,
         types=EVENT_TYPES,  # the events' types, reached through their interface
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),

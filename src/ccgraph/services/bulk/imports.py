@@ -37,6 +37,20 @@ class ImportMode(enum.Enum):
     UPSERT = "UPSERT"
 
 
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where an import stands: the file's rows read, the rows to write once it is checked, the
+    rows done so far (written, or refused as they were written), and of all rows, those written
+    and those refused."""
+
+    business_unit_id: int
+    read: int
+    to_write: int
+    done: int
+    written: int
+    refused: int
+
+
 @dataclass(slots=True)
 class RowOutcome:
     row: int  # the row number in the file (the header is row 1)
@@ -58,12 +72,12 @@ async def import_users(
     business_unit_id: int | None = None,
     atomic: bool = True,
     validate_only: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> Outcome[list[RowOutcome]]:
     """Create and/or update users from a file, through the same checks as `userCreate` and
     `userUpdate`. Atomic: one bad row and nothing is written; every row's problems are reported.
-    `progress(done, total)` is told the rows to write once the file is read and checked, then
-    the rows written as they are."""
+    `progress` is told where it stands once the file is read and checked, then after each chunk of
+    rows written."""
     try:  # parsing is CPU work: off the event loop, and before any write
         header, body = await asyncio.to_thread(read_table, content, fmt, limits)
     except FileProblem as problem:
@@ -78,7 +92,7 @@ async def import_users(
     if atomic and any(o.errors for o in plan.outcomes):
         return _counted(Outcome(plan.outcomes, []), validate_only or is_dry(session))  # all or nothing
     if progress:
-        progress(0, plan.rows)
+        progress(plan.progress(0))
     if not validate_only:  # generated passwords, hashed before the write as create_users does
         plan.hashed = await lifecycle.hash_chosen(
             passwords, [r for _, (_, results) in plan.creates for r in results]
@@ -116,6 +130,11 @@ class _Plan:
     def rows(self) -> int:
         """The rows to write."""
         return sum(len(chunk) for chunk, _ in self.creates) + len(self.updates)
+
+    def progress(self, done: int) -> Progress:
+        written = sum(1 for o in self.outcomes if o.user is not None and not o.errors)
+        refused = sum(1 for o in self.outcomes if o.errors)
+        return Progress(self.unit_id, len(self.outcomes), self.rows, done, written, refused)
 
 
 async def _plan(
@@ -218,7 +237,7 @@ async def _write(
     actor: Actor,
     plan: _Plan,
     atomic: bool,
-    progress: Callable[[int, int], None] | None,
+    progress: Callable[[Progress], None] | None,
 ) -> list[RowOutcome]:
     """Write the plan inside the write transaction, reporting the rows done as it goes."""
     unit = await session.get_one(m.BusinessUnit, plan.unit_id)  # checked when the plan was made
@@ -233,7 +252,7 @@ async def _write(
                 _settle(outcome, result, "created", plan.by_path)
         done += len(chunk)
         if progress:
-            progress(done, plan.rows)
+            progress(plan.progress(done))
     for start in range(0, len(plan.updates), CHUNK_ROWS):
         changes = plan.updates[start : start + CHUNK_ROWS]
         updated = await lifecycle.update_rows(session, actor, [c for _, c in changes], atomic=False)
@@ -241,7 +260,7 @@ async def _write(
             _settle(outcome, result, "updated", plan.by_path)
         done += len(changes)
         if progress:
-            progress(done, plan.rows)
+            progress(plan.progress(done))
     if atomic and any(o.errors for o in plan.outcomes):
         for outcome in plan.outcomes:  # all or nothing: nothing was written
             outcome.user, outcome.action, outcome.password_reset_needed = None, None, False
