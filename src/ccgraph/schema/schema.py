@@ -29,6 +29,7 @@ from ccgraph.resolvers import (
     credentials,
     events,
     skills,
+    subscriptions,
     users,
 )
 from ccgraph.schema.descriptions import describe_arguments
@@ -155,6 +156,7 @@ def _build(settings: Settings) -> Schema:
     built = Schema(
         query=Query,
         mutation=Mutation,
+        subscription=subscriptions.Subscription,
         types=EVENT_TYPES,  # the events' types, reached through their interface
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
