@@ -217,6 +217,42 @@ async def test_a_row_behind_a_running_transaction_waits_for_it_postgresql(app, d
     assert await eventually(read, lambda ids: len(ids) == 2) == [late, early]
 
 
+@pytest.mark.transport
+async def test_a_transaction_open_in_another_database_holds_nothing_back_postgresql(app, db, admin, settings):
+    """The server's other databases (another application's, say) cannot write this trail: a long
+    transaction there does not delay the events here."""
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL only")
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    try:
+        elsewhere = await asyncpg.connect(
+            host=url.host, port=url.port, user=url.username, password=url.password, database="postgres"
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"no other database to open a transaction in: {exc}")
+    try:
+        unit = await unit_of(db)
+        cursor = max([r.id for r in await committed_after(db, 0, 1000)], default=0)
+        await db.rollback()
+        running = elsewhere.transaction()
+        await running.start()
+        await elsewhere.execute("SELECT pg_current_xact_id()")  # it holds a transaction id
+        written = await write_event(db, unit, "here")
+        await db.commit()
+
+        async def read() -> list[int]:
+            await db.rollback()
+            return [r.id for r in await committed_after(db, cursor, 100)]
+
+        assert await eventually(read, lambda ids: written in ids) == [written]
+        await running.rollback()
+    finally:
+        await elsewhere.close()
+
+
 # -- the `events` feed over GraphQL ----------------------------------------------------------
 
 FEED = """query($after: String, $first: Int, $types: [EventType!]) {
@@ -237,15 +273,25 @@ async def feed(api, **variables: Any) -> dict[str, Any]:
     return (await api.data(FEED, variables))["events"]
 
 
-async def everything(api, after: str | None = None, **variables: Any) -> tuple[list[dict[str, Any]], str]:
-    """The whole feed after `after`, page by page; and where to go on from."""
-    events: list[dict[str, Any]] = []
+async def everything(
+    api, after: str | None = None, at_least: int = 0, **variables: Any
+) -> tuple[list[dict[str, Any]], str]:
+    """The whole feed after `after`, page by page, and where to go on from; read again until it
+    holds `at_least` events (on PostgreSQL a transaction open elsewhere in the database, another
+    test's or a background worker's, holds the events back for its duration: see
+    committed_after)."""
+    deadline = time.monotonic() + 10
     while True:
-        page = await feed(api, after=after, **variables)
-        events += [e["node"] for e in page["edges"]]
-        after = page["cursor"]
-        if not page["pageInfo"]["hasNextPage"]:
-            return events, after
+        events, cursor, at = [], after, after
+        while True:
+            page = await feed(api, after=at, **variables)
+            events += [e["node"] for e in page["edges"]]
+            at = cursor = page["cursor"]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+        if len(events) >= at_least or time.monotonic() > deadline:
+            return events, cursor
+        await asyncio.sleep(0.05)
 
 
 async def create_queue(api, name: str) -> dict[str, Any]:
@@ -278,7 +324,7 @@ async def test_the_feed_lists_committed_changes_oldest_first_with_what_changed(a
     )
     assert renamed["queueUpdate"]["userErrors"] == []
 
-    events, _ = await everything(admin_api, after=start)
+    events, _ = await everything(admin_api, after=start, at_least=2)
     assert [e["type"] for e in events] == ["QUEUE_CREATED", "QUEUE_UPDATED"]
     created, updated = events
     assert created["__typename"] == "CatalogChangedEvent"
@@ -292,6 +338,7 @@ async def test_the_feed_pages_by_cursor_without_losing_or_repeating_an_event(adm
     _, start = await everything(admin_api)
     for n in range(5):
         await create_queue(admin_api, f"Q{n}")
+    await everything(admin_api, after=start, at_least=5)
     first = await feed(admin_api, after=start, first=2)
     assert first["pageInfo"]["hasNextPage"] is True
     assert first["cursor"] == first["pageInfo"]["endCursor"] == first["edges"][-1]["cursor"]
@@ -321,7 +368,8 @@ async def test_a_skill_given_to_three_users_is_three_events_of_one_id_paged_one_
     )
     assert given["skillUsersAdd"]["userErrors"] == []
 
-    events, _ = await everything(admin_api, after=start, first=1)  # a page ends inside the row
+    # a page ends inside the row
+    events, _ = await everything(admin_api, after=start, at_least=3, first=1, types=["USER_SKILLS_CHANGED"])
     assert [e["type"] for e in events] == ["USER_SKILLS_CHANGED"] * 3
     assert [e["user"]["username"] for e in events] == ["agent0", "agent1", "agent2"]
     assert len({e["eventId"] for e in events}) == 1 and len({e["cursor"] for e in events}) == 3
@@ -339,7 +387,7 @@ async def test_a_deleted_users_event_keeps_their_id_and_shows_no_user(app, admin
         {"id": f.gid("User", gone.id)},
     )
     assert deleted["userDelete"]["userErrors"] == []
-    (event,) = (await everything(admin_api, after=start, types=["USER_DELETED"]))[0]
+    (event,) = (await everything(admin_api, after=start, at_least=1, types=["USER_DELETED"]))[0]
     assert event["userId"] == f.gid("User", gone.id) and event["user"] is None
 
 
@@ -363,7 +411,7 @@ async def test_a_caller_is_told_only_of_what_they_may_read_in_their_unit(app, ap
         {"id": f.gid("User", target.id)},
     )
     # the administrator holds EXTERNAL_BUSINESS_UNIT_VIEW: both units
-    names = [e["node"]["name"] for e in (await everything(api, types=["QUEUE_CREATED"]))[0]]
+    names = [e["node"]["name"] for e in (await everything(api, at_least=2, types=["QUEUE_CREATED"]))[0]]
     assert names == ["Ours", "Theirs"]
 
     api.token = queues_only
@@ -395,7 +443,7 @@ async def test_a_caller_without_users_view_is_told_of_changes_to_themselves(app,
         assert done["userSessionsRevokeAll"]["userErrors"] == [], done
     me = await api.login("agent", "password-1234")  # signed out by the revocation
     api.token = me
-    seen = (await everything(api))[0]
+    seen = (await everything(api, at_least=1))[0]
     assert [(e["type"], e["user"]["username"]) for e in seen] == [("USER_CREDENTIALS_CHANGED", "agent")]
 
 
@@ -406,11 +454,13 @@ async def test_the_cursor_goes_past_events_the_caller_is_not_told_of(app, api, a
     assert page["edges"] == [] and page["pageInfo"] == {"hasNextPage": False, "endCursor": None}
     api.token = await api.login("admin", "admin-password-123")
     await api.data('mutation { skillCreate(input: {name: "Hidden"}) { userErrors { code } } }')
+    await everything(api, at_least=1, types=["SKILL_CREATED"])  # committed and readable
     api.token = queues_only
     after_skill = await feed(api, after=page["cursor"])
     assert after_skill["edges"] == [] and after_skill["cursor"] != page["cursor"]
     api.token = await api.login("admin", "admin-password-123")
     await create_queue(api, "Seen")
+    await everything(api, at_least=1, types=["QUEUE_CREATED"])
     api.token = queues_only
     (event,) = (await feed(api, after=after_skill["cursor"]))["edges"]
     assert event["node"]["node"]["name"] == "Seen"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Text, and_, cast, func, literal, or_, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, and_, literal, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.auth.principal import Principal
@@ -242,10 +242,26 @@ async def log_head(session: AsyncSession) -> tuple[int, int] | None:
     return (found[0], found[1]) if found is not None else None
 
 
+# The oldest transaction that may still commit an event, as of the reading statement's own
+# snapshot: the oldest one running (`pg_snapshot_xip`), leaving out those seen running in another
+# database of the server (their database never changes, and they cannot write this one's audit
+# trail), so that a long transaction elsewhere on a shared server holds nothing back. A running
+# transaction not seen in pg_stat_activity (ended since, or hidden from this role) counts. None
+# running: the snapshot's xmax, past every transaction begun before it. (pg_stat_activity shows
+# 32-bit xids; two running transactions 2^32 apart cannot be.)
+_HORIZON = """(
+  SELECT coalesce(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+  FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+  WHERE NOT EXISTS (
+    SELECT 1 FROM pg_stat_activity AS a
+    WHERE a.datname <> current_database() AND a.backend_xid::text::bigint = x::text::bigint % 4294967296
+  )
+)"""
+
+
 def _horizon() -> ColumnElement[int]:
-    """The oldest transaction still running, as of the statement's own snapshot (PostgreSQL)."""
-    xmin = func.pg_snapshot_xmin(func.pg_current_snapshot())
-    return cast(cast(xmin, Text), BigInteger)
+    """Every row whose txid is below it has committed, or never will (PostgreSQL)."""
+    return literal_column(_HORIZON, BigInteger())
 
 
 async def committed_after(
@@ -259,9 +275,10 @@ async def committed_after(
     a transaction holding id 10 may commit after the one holding 11, and a reader that went on
     "after 11" would never see 10. So the log is ordered by the writing transaction's id, then
     the row's (`txid`, migration 0011), and read only below the oldest transaction still running
-    (`pg_snapshot_xmin` of the reading statement's snapshot): a row committed later has a txid
-    at least that, so it comes after everything read. A long write (a large import) holds the
-    horizon back until it ends; the events behind it then come in one go. On SQLite one writer
+    in this database (`_HORIZON`, of the reading statement's own snapshot): a row committed later
+    has a txid at least that, so it comes after everything read. A long write transaction on the
+    database (a large import) holds the horizon back until it ends; the events behind it then
+    come in one go. On SQLite one writer
     at a time commits, in id order, and every `txid` is 0: the log's order is the ids'.
 
     Since the order is not always the ids', a reader's cursor is the id of the LAST row it got,

@@ -9,7 +9,7 @@ Create Date: 2026-12-02 10:00:00
 On PostgreSQL the ids of a sequence commit out of order: a transaction that took id 10 may
 commit after one that took id 11, so a reader that has seen 11 and goes on "after 11" would
 never see 10. Every row a transaction will still commit has a transaction id at least the
-oldest one running (`pg_snapshot_xmin`), so reading in (txid, id) order, up to that horizon,
+oldest one running in the database, so reading in (txid, id) order, up to that horizon,
 leaves nothing behind (services/events.committed_after). The column is added with the constant
 default 0 (instant: no rewrite, the rows already there read 0 and keep their id order), then
 its default becomes the writing transaction's id, for new rows only.
