@@ -67,6 +67,7 @@ bench: install-test
 	$(BIN)/python bench/import_users.py
 	$(BIN)/python bench/hot_path.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/subscriptions.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/stall.py
 

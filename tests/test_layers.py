@@ -64,6 +64,10 @@ BELOW = {
     "schema/": ("ccgraph.resolvers",),
     # A leaf every layer may count through (services: sign-ins, imports; the app: requests).
     "metrics.py": ("ccgraph",),
+    # Live changes: the broker knows the event log, not GraphQL; the WebSocket's context sits
+    # where context.py does (resolvers may reach both, as they reach the request's context).
+    "live.py": (*GRAPHQL, "strawberry", "graphql", "ccgraph.context", "ccgraph.websocket"),
+    "websocket.py": ("ccgraph.schema", "ccgraph.resolvers"),
 }
 # The one module that assembles the schema from the root fields the domains contribute.
 ASSEMBLY = "schema/schema.py"

@@ -102,7 +102,9 @@ class Socket:
         return opened
 
     async def receive(self) -> dict[str, Any]:
-        return dict(json.loads(await asyncio.wait_for(self.ws.recv(), WAIT)))
+        raw = await asyncio.wait_for(self.ws.recv(), WAIT)
+        assert isinstance(raw, str), "the protocol's messages are text frames (browsers read no other)"
+        return dict(json.loads(raw))
 
     async def subscribe(self, query: str, variables: dict[str, Any] | None = None, id: str = "1") -> None:
         message = {"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}
@@ -696,3 +698,19 @@ async def test_one_read_a_wake_up_is_shared_and_a_subscriber_too_far_behind_is_d
 
     assert behind.dropped and behind not in broker.subscribers
     assert behind.queue.get_nowait() is DROPPED and behind.queue.empty()  # nothing else is kept
+
+
+@pytest.mark.transport
+async def test_a_subscription_over_http_is_refused_it_runs_over_websocket(admin_api: Api) -> None:
+    response = await admin_api.client.post(
+        "/graphql",
+        json={"query": "subscription Ended { viewerSessionEnded { reason } }"},
+        headers={"authorization": f"Bearer {admin_api.token}"},
+    )
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "OPERATION_NOT_SUPPORTED" and "WebSocket" in error["message"]
+    # a query that only names the word runs as ever
+    assert await admin_api.data("query subscriptionFree { viewer { username } }") == {
+        "viewer": {"username": "admin"}
+    }

@@ -51,7 +51,7 @@ from ccgraph.services.auth import Unauthenticated, authenticate
 from ccgraph.services.mail import MailSender
 from ccgraph.services.outage import unreachable
 from ccgraph.tracing import start_tracing
-from ccgraph.websocket import SocketAdapter, SocketContext, TransportWSHandler
+from ccgraph.websocket import OVER_WEBSOCKET, SocketAdapter, SocketContext, TransportWSHandler, subscribes
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -176,7 +176,10 @@ class GraphQLApp(GraphQL):
             elif (request.content_type or "").startswith(JSON):
                 body = self.decode_json(await request.get_body())
                 document_id = body.get("documentId") if isinstance(body, dict) else None
-        return await self.documents.resolve(request.starlette, data, document_id)
+        resolved = await self.documents.resolve(request.starlette, data, document_id)
+        if subscribes(resolved.query, resolved.operation_name, self.settings):
+            raise BadRequest("OPERATION_NOT_SUPPORTED", OVER_WEBSOCKET)
+        return resolved
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """A request that never executed has no `data` for clients of the specification's type;

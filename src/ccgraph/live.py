@@ -26,19 +26,17 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ccgraph.config import Settings
-from ccgraph.db import models as m
 from ccgraph.services import events, publication
 from ccgraph.services.errors import UserError
 from ccgraph.services.events import Event, EventType
@@ -285,12 +283,9 @@ class Broker:
 
     async def _end_of_log(self) -> int:
         """The id of the last event a reader following the log has reached now."""
-        stmt = select(m.AuditEvent.id).order_by(m.AuditEvent.txid.desc(), m.AuditEvent.id.desc()).limit(1)
         async with self.sessions() as session:
-            if self.postgresql:  # below the oldest running transaction, as committed_after reads
-                stmt = stmt.where(m.AuditEvent.txid < events._horizon())
-            found = (await session.execute(stmt)).scalar()
-        return int(found or 0)
+            head = await events.log_head(session)
+        return head[1] if head is not None else 0
 
     # -- PostgreSQL: LISTEN/NOTIFY ----------------------------------------------------------------
 
@@ -378,17 +373,21 @@ def current() -> Broker | None:
     return _current[-1] if _current else None
 
 
-IMPORT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+def broker_of(request: Any) -> Broker:
+    """The broker of the application serving `request`."""
+    broker: Broker = request.app.state.broker
+    return broker
 
 
-def import_reporter(info: Any, import_id: str, errors: list[UserError]) -> ImportReporter | None:
-    """The reporter of a `usersImport` given `importId` (None, and an error in `errors`, for an
-    ID that is not one), through the broker of the application serving the request."""
-    if not IMPORT_ID.match(import_id):
-        errors.append(UserError(["importId"], "INVALID", "importId: 1 to 64 letters, digits or . _ : -"))
+def import_reporter(
+    broker: Broker, import_id: str, user_id: int, errors: list[UserError]
+) -> ImportReporter | None:
+    """The reporter of a `usersImport` given `importId`; None, and an error in `errors`, for an
+    ID that is not one."""
+    if not publication.IMPORT_ID.match(import_id):
+        errors.append(UserError(["importId"], "INVALID", f"importId: {publication.IMPORT_ID_RULE}."))
         return None
-    broker: Broker = info.context.request.app.state.broker
-    return ImportReporter(broker, import_id, info.context.principal.user_id)
+    return ImportReporter(broker, import_id, user_id)
 
 
 class ImportReporter:

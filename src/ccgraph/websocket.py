@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from graphql import GraphQLError
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
@@ -302,13 +303,20 @@ def _visible(principal: Principal | None, item: Any) -> bool:
 
 
 class SocketAdapter(ASGIWebSocketAdapter):
-    """Closes with the refusal's code (Strawberry closes a refused connection_init with 4403, or
-    1011 in the legacy protocol), and drops what is sent once the socket has closed."""
+    """Sends text frames; closes with the refusal's code (Strawberry closes a refused
+    connection_init with 4403, or 1011 in the legacy protocol); drops what is sent once the
+    socket has closed."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        """As a text frame, as the protocols say (the view's encoder gives bytes, which Strawberry
+        would send as a binary frame: browsers' clients cannot read those)."""
         if self.ws.application_state == WebSocketState.DISCONNECTED:
             return
-        await super().send_json(message)
+        encoded = self.view.encode_json(message)
+        try:
+            await self.ws.send_text(encoded.decode() if isinstance(encoded, bytes) else encoded)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
     async def close(self, code: int, reason: str) -> None:
         socket = getattr(self.ws.state, "socket", None)
@@ -345,12 +353,22 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         await super().handle_subscribe(message)
 
 
+OVER_WEBSOCKET = "Subscriptions run over WebSocket at /graphql (graphql-transport-ws)."
+
+
+def subscribes(query: str | None, operation_name: str | None, settings: Any) -> bool:
+    """Whether an HTTP request asks for a subscription (refused: they run over WebSocket). Only a
+    document that names the word is parsed, so that this costs other requests nothing."""
+    return (
+        query is not None
+        and "subscription" in query
+        and operation_kind(query, operation_name, settings.max_query_tokens) == "subscription"
+    )
+
+
 def socket_of(info: Any) -> SocketContext:
     """The socket a subscription runs on; subscriptions run over WebSocket only."""
     context = info.context
     if not isinstance(context, SocketContext):
-        raise GraphQLError(
-            "Subscriptions run over WebSocket at /graphql (graphql-transport-ws).",
-            extensions={"code": "OPERATION_NOT_SUPPORTED"},
-        )
+        raise GraphQLError(OVER_WEBSOCKET, extensions={"code": "OPERATION_NOT_SUPPORTED"})
     return context

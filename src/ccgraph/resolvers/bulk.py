@@ -126,7 +126,10 @@ async def users_import(info: Info, input: b.UsersImportInput) -> b.UsersImportPa
         if input.business_unit_id
         else None
     )
-    reporter = live.import_reporter(info, input.import_id, errors) if input.import_id is not None else None
+    reporter = None
+    if input.import_id is not None:  # followed by the importProgress subscription
+        broker = live.broker_of(ctx.request)
+        reporter = live.import_reporter(broker, input.import_id, ctx.actor.principal.user_id, errors)
     if errors:
         return _import_payload(None, errors)
     async with ctx.write(dry=input.validate_only, changes=selects_changes(info)) as session:

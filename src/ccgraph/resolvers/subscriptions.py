@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from ccgraph.live import IMPORT_ID, Ended
+from ccgraph.live import Ended
 from ccgraph.schema.errors import bad_input
 from ccgraph.schema.events import CatalogChangedEvent, UserChangedEvent, change_event
 from ccgraph.schema.node import decode_id
@@ -24,6 +24,7 @@ from ccgraph.schema.subscriptions import (
 from ccgraph.services.errors import InputError
 from ccgraph.services.events import Event
 from ccgraph.services.pagination import MAX_PAGE_SIZE
+from ccgraph.services.publication import IMPORT_ID, IMPORT_ID_RULE
 from ccgraph.websocket import Interest, socket_of
 
 
@@ -108,7 +109,7 @@ async def import_progress(
     import_id: Annotated[str, strawberry.argument(description="The `importId` given to `usersImport`.")],
 ) -> AsyncGenerator[ImportProgress, None]:
     if not IMPORT_ID.match(import_id):
-        raise bad_input(InputError("importId", "must be 1 to 64 letters, digits or . _ : -"))
+        raise bad_input(InputError("importId", f"must be {IMPORT_ID_RULE}"))
     async for report in socket_of(info).follow(Interest(import_id=import_id)):
         yield ImportProgress.of(report)
         if report.finished:

@@ -20,6 +20,7 @@ to its process's broker, which passes it on to every process itself (`ImportProg
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,11 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
 
 
 # -- a running import's progress ----------------------------------------------------------------
+
+
+# A running import's ID, chosen by its client (to subscribe to its progress before sending it).
+IMPORT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+IMPORT_ID_RULE = "1 to 64 letters, digits or . _ : -"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,11 +26,14 @@
 
   var walkthrough = document.getElementById("ccgraph-walkthrough").textContent.replace(/^\s+/, "");
   var endpoint = window.location.href.split(/[?#]/)[0];
+  // Subscriptions run over WebSocket at the same path (graphql-transport-ws); GraphiQL signs
+  // the socket in with the Headers tab, sent as connection_init's payload ({"Authorization": ...}).
+  var subscriptionUrl = endpoint.replace(/^http/, "ws");
 
   var graphiql = React.createElement(
     GraphiQL,
     {
-      fetcher: GraphiQL.createFetcher({ url: endpoint }),
+      fetcher: GraphiQL.createFetcher({ url: endpoint, subscriptionUrl: subscriptionUrl }),
       defaultQuery: walkthrough,
       defaultHeaders: '{\n  "Authorization": ""\n}',
       defaultEditorToolsVisibility: "headers",
