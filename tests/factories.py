@@ -124,4 +124,14 @@ async def organisation(db: AsyncSession, users: int) -> None:
         await link(db, m.user_work_streams, user_id=u.id, work_stream_id=streams[1].id)
         for s in skills[: 1 + i % 4]:
             await link(db, m.UserSkill.__table__, user_id=u.id, skill_id=s.id, proficiency=1 + i % 20)
+    for n in range(2):  # a partner's webhooks, owned by the boss
+        db.add(
+            m.Webhook(
+                business_unit_id=unit.id,
+                owner_user_id=boss.id,
+                url=f"https://partner.example/hooks/{n}",
+                event_types=["user.created"],
+                secret_sealed="sealed",
+            )
+        )
     await db.commit()

@@ -201,6 +201,15 @@ async def test_no_path_reads_an_object_without_its_permission(app, api, admin, d
     await db.execute(delete(m.user_security_profiles).where(m.user_security_profiles.c.user_id == ravi.id))
     await f.link(db, m.user_security_profiles, user_id=ravi.id, security_profile_id=probe.id)
     await db.execute(update(m.User).where(m.User.username == "lena.vogel").values(manager_id=ravi.id))
+    db.add(
+        m.Webhook(
+            business_unit_id=unit.id,
+            owner_user_id=ravi.id,
+            url="https://partner.example/hooks",
+            event_types=["user.created"],
+            secret_sealed="sealed",
+        )
+    )  # a webhook to reach
     await db.commit()
     api.token = await api.login("ravi.kumar", "probe-password-1")
     await api.data('mutation { teamCreate(input: {name: "Audited"}) { team { id } } }')  # an audit event

@@ -303,7 +303,7 @@ def test_every_import_action_is_an_import_action() -> None:
 
 def test_every_audited_kind_is_a_target_type_named_as_its_graphql_type() -> None:
     kinds = {v.model.__name__ for v in vars(catalog_writes).values() if isinstance(v, catalog_writes.Kind)}
-    assert kinds | {"User", "BusinessUnit", "AccessKey"} == {t.value for t in AuditTargetType}
+    assert kinds | {"User", "BusinessUnit", "AccessKey", "Webhook"} == {t.value for t in AuditTargetType}
     assert all(hasattr(m, t.value) for t in AuditTargetType)
 
 

@@ -47,9 +47,11 @@ from ccgraph.http import Guard, Idempotency, refusal
 from ccgraph.live import Broker
 from ccgraph.oauth import TokenEndpoint
 from ccgraph.schema.schema import build_schema
+from ccgraph.schema.webhooks import webhook_body
 from ccgraph.services.auth import Unauthenticated, authenticate
 from ccgraph.services.mail import MailSender
 from ccgraph.services.outage import unreachable
+from ccgraph.services.webhooks import WebhookSender
 from ccgraph.tracing import start_tracing
 from ccgraph.websocket import OVER_WEBSOCKET, SocketAdapter, SocketContext, TransportWSHandler, subscribes
 
@@ -328,6 +330,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
     box = SecretBox(settings)
     graphql = GraphQLApp(settings, sessions, passwords, box)
     mail_sender = MailSender(settings, sessions)
+    webhook_sender = WebhookSender(settings, sessions, box, render=webhook_body)
     idempotent = Idempotency(
         graphql,
         settings=settings,
@@ -358,14 +361,16 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
             await refresh_statistics(session)
         await graphql.broker.start()
         delivery = asyncio.create_task(mail_sender.run()) if settings.mail_poll_seconds > 0 else None
+        webhooks = asyncio.create_task(webhook_sender.run()) if settings.webhooks_poll_seconds > 0 else None
         try:
             yield
         finally:
             await graphql.broker.stop()
-            if delivery is not None:
-                delivery.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await delivery
+            for task in (delivery, webhooks):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await engine.dispose()
             metrics.process_exited()
             if tracing is not None:
@@ -421,6 +426,7 @@ def create_app(settings: Settings | None = None, *, span_exporter: SpanExporter 
     app.state.box = box
     app.state.write_gate = graphql.write_gate
     app.state.mail_sender = mail_sender
+    app.state.webhook_sender = webhook_sender
     app.state.broker = graphql.broker
     return app
 

@@ -73,6 +73,12 @@ class Settings:
     # subscriber may fall behind before it is dropped.
     live_poll_seconds: float = 1.0
     subscription_backlog: int = 100
+    # Webhooks (README, "Webhooks"): how long a partner has to answer a delivery, how often the
+    # sender looks for work (0: none runs in this process), and whether endpoints may be on
+    # loopback or private addresses (a receiver on the same host or an intranet; off: SSRF).
+    webhooks_timeout_seconds: float = 10.0
+    webhooks_poll_seconds: float = 2.0
+    webhooks_allow_private: bool = False
     # Query limits (OWASP GraphQL cheat sheet).
     max_query_depth: int = 10
     max_query_aliases: int = 30

@@ -16,6 +16,7 @@ from strawberry.dataloader import DataLoader as StrawberryDataLoader
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
 from ccgraph.db.search import Column
+from ccgraph.services import webhooks
 from ccgraph.services.pagination import (
     Ordering,
     Page,
@@ -64,6 +65,7 @@ class Loaders:
         self.skill = self._by_id(m.Skill)
         self.security_profile = self._by_id(m.SecurityProfile)
         self.audit_event = self._by_id(m.AuditEvent)
+        self.webhook = self._by_id(m.Webhook)
 
         self.user_queues = self._linked(m.user_queues.c.user_id, m.user_queues.c.queue_id, m.Queue)
         self.user_work_streams = self._linked(
@@ -104,6 +106,12 @@ class Loaders:
             links.c.security_profile_id, join=(links, links.c.user_id == m.User.id)
         )
         self.user_skill_list = self._skill_list()
+        self.webhook_deliveries, self.webhook_deliveries_count = self._paged(
+            lambda _search: select(m.WebhookDelivery),
+            m.WebhookDelivery,
+            m.WebhookDelivery.webhook_id,
+            {"NAME:ASC": webhooks.DELIVERY_LOG},  # the one order (the key a page without orderBy has)
+        )
         self.user_access_keys = self._children(m.AccessKey, m.AccessKey.user_id, m.AccessKey.created_at)
         self.user_sessions = self._children(
             m.Session,

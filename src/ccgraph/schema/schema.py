@@ -31,6 +31,7 @@ from ccgraph.resolvers import (
     skills,
     subscriptions,
     users,
+    webhooks,
 )
 from ccgraph.schema.descriptions import describe_arguments
 from ccgraph.schema.events import EVENT_TYPES
@@ -84,7 +85,9 @@ class Root:
 
 
 # Each domain contributes its own root fields.
-Query = merge_types("Query", (Root, users.Query, catalog.Query, bulk.Query, audit.Query, events.Query))
+Query = merge_types(
+    "Query", (Root, users.Query, catalog.Query, bulk.Query, audit.Query, events.Query, webhooks.Query)
+)
 Query.__strawberry_definition__.description = "What can be read: start from `viewer`, a list, or `node(id:)`."  # type: ignore[attr-defined]
 Mutation = merge_types(
     "Mutation",
@@ -97,6 +100,7 @@ Mutation = merge_types(
         users.Mutation,
         catalog.Mutation,
         skills.Mutation,
+        webhooks.Mutation,
     ),
 )
 MUTATIONS = "What can be changed: each mutation takes one `input` and returns a payload with `userErrors`."

@@ -76,6 +76,10 @@ class AuditAction(enum.StrEnum):
     SECURITY_PROFILE_CREATE = "securityProfile.create"
     SECURITY_PROFILE_UPDATE = "securityProfile.update"
     SECURITY_PROFILE_DELETE = "securityProfile.delete"
+    WEBHOOK_CREATE = "webhook.create"
+    WEBHOOK_UPDATE = "webhook.update"
+    WEBHOOK_SECRET_ROTATE = "webhook.secretRotate"
+    WEBHOOK_DELETE = "webhook.delete"
 
     @property
     def description(self) -> str:
@@ -116,6 +120,9 @@ _ACTION_DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.SKILL_USERS_ADD: "Users were given a skill.",
     AuditAction.SKILL_USERS_SET_PROFICIENCY: "Users' proficiencies in a skill were changed.",
     AuditAction.SKILL_USERS_REMOVE: "A skill was removed from users.",
+    AuditAction.WEBHOOK_UPDATE: "A webhook's URL, event types or description were "
+    "changed, or it was turned off or on.",
+    AuditAction.WEBHOOK_SECRET_ROTATE: "A webhook was given a new signing secret.",
 }
 
 
@@ -132,6 +139,7 @@ class AuditTargetType(enum.StrEnum):
     USER_PROFILE = "UserProfile"
     SKILL = "Skill"
     SECURITY_PROFILE = "SecurityProfile"
+    WEBHOOK = "Webhook"
 
     @property
     def description(self) -> str:

@@ -62,6 +62,7 @@ READ: dict[Any, Permission] = {
     m.SecurityProfile: Permission.SECURITY_PROFILES_VIEW,
     m.BusinessUnit: Permission.BUSINESS_UNITS_VIEW,
     m.AuditEvent: Permission.AUDIT_VIEW,
+    m.Webhook: Permission.WEBHOOKS_MANAGE,
 }
 SELF_READABLE = m.User  # the viewer reads their own user without USERS_VIEW
 

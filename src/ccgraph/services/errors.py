@@ -54,6 +54,7 @@ class ErrorCode(enum.StrEnum):
     ENCODING = "ENCODING"
     UNKNOWN_COLUMNS = "UNKNOWN_COLUMNS"
     MISSING_COLUMNS = "MISSING_COLUMNS"
+    URL_NOT_ALLOWED = "URL_NOT_ALLOWED"
 
     @property
     def description(self) -> str:
@@ -105,6 +106,8 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.ENCODING: "The file is not UTF-8 text.",
     ErrorCode.UNKNOWN_COLUMNS: "The file has columns that are not known.",
     ErrorCode.MISSING_COLUMNS: "The file lacks a required column.",
+    ErrorCode.URL_NOT_ALLOWED: "A webhook URL that is not http(s), whose host does not resolve, or that "
+    "reaches a loopback, private, link-local, multicast or unspecified address.",
 }
 
 

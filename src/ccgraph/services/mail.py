@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -19,10 +18,10 @@ from ccgraph.config import Settings
 from ccgraph.db.base import utcnow
 from ccgraph.db.engine import begin_write
 from ccgraph.db.models import OutboxMail, User
+from ccgraph.services import outbox
+from ccgraph.services.outbox import backoff
 
 log = logging.getLogger("ccgraph.mail")
-LEASE = timedelta(minutes=2)
-MAX_BACKOFF = timedelta(hours=1)
 Mail = tuple[str, str, str]  # (to address, subject, body)
 
 
@@ -76,10 +75,6 @@ async def backlog(session: AsyncSession, max_attempts: int) -> tuple[int, int, f
     return waiting, given_up or 0, age
 
 
-def backoff(attempts: int) -> timedelta:
-    return min(timedelta(seconds=5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
-
-
 class MailSender:
     def __init__(self, settings: Settings, sessions: Callable[[], AsyncSession]) -> None:
         self.settings = settings
@@ -91,30 +86,14 @@ class MailSender:
 
     async def _claim(self, batch: int) -> list[OutboxMail]:
         async with self.sessions() as session:
-            await begin_write(session)
-            now = utcnow()
-            rows = (
-                (
-                    await session.execute(
-                        select(OutboxMail)
-                        .where(
-                            OutboxMail.sent_at.is_(None),
-                            OutboxMail.next_attempt_at <= now,
-                            OutboxMail.attempts < self.settings.mail_max_attempts,
-                        )
-                        .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
-                        .limit(batch)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .scalars()
-                .all()
+            return await outbox.claim(
+                session,
+                OutboxMail,
+                OutboxMail.sent_at.is_(None),
+                OutboxMail.attempts < self.settings.mail_max_attempts,
+                batch=batch,
+                now=utcnow(),
             )
-            for mail in rows:  # the lease: nobody else takes it while we try
-                mail.next_attempt_at = now + LEASE
-                mail.attempts += 1
-            await session.commit()
-            return list(rows)
 
     async def _send(self, mail: OutboxMail) -> None:
         s = self.settings

@@ -17,7 +17,7 @@ from ccgraph.db.models.user_profiles import (
     user_profile_work_streams,
 )
 from ccgraph.db.models.users import User, user_queues, user_work_streams
-from ccgraph.db.models.webhooks import WebhookDelivery, WebhookEndpoint
+from ccgraph.db.models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
     "AccessKey",
@@ -37,7 +37,7 @@ __all__ = [
     "UserProfile",
     "UserSkill",
     "WebhookDelivery",
-    "WebhookEndpoint",
+    "Webhook",
     "WorkStream",
     "user_profile_queues",
     "user_profile_work_streams",

@@ -1,5 +1,5 @@
-"""Webhooks: a partner's endpoint, told of the changes its owner may see, and the durable outbox
-of what is to be (or was) delivered to it. The signing secret is kept encrypted (SecretBox), as
+"""Webhooks: a partner's endpoint (a URL), told of the changes its owner may see, and the durable
+outbox of what is to be (or was) delivered to it. The signing secret is kept encrypted (SecretBox), as
 the server must read it back to sign."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ccgraph.db.base import Base, BigIntPk, IdMixin, TimestampMixin, UtcDateTime, fk, utcnow
 
 
-class WebhookEndpoint(IdMixin, TimestampMixin, Base):
+class Webhook(IdMixin, TimestampMixin, Base):
     """Where to POST events of the chosen types. `cursor` is the id of the last audit event fanned
     out into deliveries for it: the events after it are still to be looked at."""
 
-    __tablename__ = "webhook_endpoints"
+    __tablename__ = "webhooks"
 
     business_unit_id: Mapped[int] = fk("business_units.id", ondelete="CASCADE")
     # The endpoint sees what its owner may see, checked at every fan-out; it goes with its owner.
@@ -34,18 +34,18 @@ class WebhookEndpoint(IdMixin, TimestampMixin, Base):
 
 
 class WebhookDelivery(IdMixin, Base):
-    """One event to one endpoint, retried until delivered. An event that names no object has
-    subject_id 0, so that (endpoint, event, subject) is unique and a fan-out repeated by a second
+    """One event to one webhook, retried until delivered. An event that names no object has
+    subject_id 0, so that (webhook, event, subject) is unique and a fan-out repeated by a second
     worker inserts nothing twice."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        UniqueConstraint("endpoint_id", "event_id", "subject_id"),
+        UniqueConstraint("webhook_id", "event_id", "subject_id"),
         # The delivery log, newest first, a page at a time.
-        Index("ix_webhook_deliveries_endpoint_id_id", "endpoint_id", "id"),
+        Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
     )
 
-    endpoint_id: Mapped[int] = fk("webhook_endpoints.id", ondelete="CASCADE", index=False)
+    webhook_id: Mapped[int] = fk("webhooks.id", ondelete="CASCADE", index=False)
     event_id: Mapped[int] = mapped_column(BigIntPk)
     subject_id: Mapped[int] = mapped_column(BigIntPk, default=0, server_default="0")
     event_type: Mapped[str] = mapped_column(String(60))

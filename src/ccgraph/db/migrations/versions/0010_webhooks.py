@@ -50,7 +50,7 @@ def upgrade() -> None:
     big_int = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
     utc = ccgraph.db.base.UtcDateTime(timezone=True)
     op.create_table(
-        "webhook_endpoints",
+        "webhooks",
         sa.Column("business_unit_id", big_int, nullable=False),
         sa.Column("owner_user_id", big_int, nullable=False),
         sa.Column("url", sa.String(length=2000), nullable=False),
@@ -67,28 +67,24 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["business_unit_id"],
             ["business_units.id"],
-            name=op.f("fk_webhook_endpoints_business_unit_id_business_units"),
+            name=op.f("fk_webhooks_business_unit_id_business_units"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["owner_user_id"],
             ["users.id"],
-            name=op.f("fk_webhook_endpoints_owner_user_id_users"),
+            name=op.f("fk_webhooks_owner_user_id_users"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoints")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhooks")),
     )
-    with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_webhook_endpoints_business_unit_id"), ["business_unit_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_webhook_endpoints_owner_user_id"), ["owner_user_id"], unique=False
-        )
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_webhooks_business_unit_id"), ["business_unit_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_webhooks_owner_user_id"), ["owner_user_id"], unique=False)
 
     op.create_table(
         "webhook_deliveries",
-        sa.Column("endpoint_id", big_int, nullable=False),
+        sa.Column("webhook_id", big_int, nullable=False),
         sa.Column("event_id", big_int, nullable=False),
         sa.Column("subject_id", big_int, server_default="0", nullable=False),
         sa.Column("event_type", sa.String(length=60), nullable=False),
@@ -103,21 +99,21 @@ def upgrade() -> None:
         sa.Column("created_at", utc, nullable=False),
         sa.Column("id", big_int, autoincrement=True, nullable=False),
         sa.ForeignKeyConstraint(
-            ["endpoint_id"],
-            ["webhook_endpoints.id"],
-            name=op.f("fk_webhook_deliveries_endpoint_id_webhook_endpoints"),
+            ["webhook_id"],
+            ["webhooks.id"],
+            name=op.f("fk_webhook_deliveries_webhook_id_webhooks"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
         sa.UniqueConstraint(
-            "endpoint_id",
+            "webhook_id",
             "event_id",
             "subject_id",
-            name=op.f("uq_webhook_deliveries_endpoint_id_event_id_subject_id"),
+            name=op.f("uq_webhook_deliveries_webhook_id_event_id_subject_id"),
         ),
     )
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
-        batch_op.create_index("ix_webhook_deliveries_endpoint_id_id", ["endpoint_id", "id"], unique=False)
+        batch_op.create_index("ix_webhook_deliveries_webhook_id_id", ["webhook_id", "id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_webhook_deliveries_next_attempt_at"), ["next_attempt_at"], unique=False
         )
@@ -129,9 +125,9 @@ def downgrade() -> None:
     _set_permission(False)
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhook_deliveries_next_attempt_at"))
-        batch_op.drop_index("ix_webhook_deliveries_endpoint_id_id")
+        batch_op.drop_index("ix_webhook_deliveries_webhook_id_id")
     op.drop_table("webhook_deliveries")
-    with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_webhook_endpoints_owner_user_id"))
-        batch_op.drop_index(batch_op.f("ix_webhook_endpoints_business_unit_id"))
-    op.drop_table("webhook_endpoints")
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhooks_owner_user_id"))
+        batch_op.drop_index(batch_op.f("ix_webhooks_business_unit_id"))
+    op.drop_table("webhooks")
