@@ -34,13 +34,14 @@ BACKENDS = ["sqlite", "sqlite-reference"] + (["postgresql"] if PG_URL else [])
 
 
 def cheap_settings(database_url: str, **overrides: Any) -> Settings:
-    """Argon2 at its cheapest: tests check behaviour, not hashing cost."""
+    """Argon2 at its cheapest: tests check behaviour, not hashing cost. No webhook sender runs on
+    its own (the webhook tests step it): no test sees its statements."""
     return Settings(
         database_url=database_url,
         argon2_time_cost=1,
         argon2_memory_kib=8,
         argon2_parallelism=1,
-        **overrides,
+        **({"webhooks_poll_seconds": 0.0} | overrides),
     )
 
 

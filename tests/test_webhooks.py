@@ -298,6 +298,10 @@ async def test_urls_a_delivery_must_not_reach_are_refused_naming_the_field(setti
             "https://user:secret@93.184.215.14/hooks": "INVALID",
             "not a url": "URL_NOT_ALLOWED",
         }
+        empty = await api.data(CREATE, {"i": {"url": "https://93.184.215.14/hooks", "events": []}})
+        assert [(e["field"], e["code"]) for e in empty["webhookCreate"]["userErrors"]] == [
+            (["events"], "REQUIRED")
+        ]
         for url, code in refused.items():
             data = (await api.data(CREATE, {"i": {"url": url, "events": ["USER_CREATED"]}}))["webhookCreate"]
             assert data["webhook"] is None, url
@@ -500,3 +504,35 @@ async def test_the_readmes_receiver_verifies_a_real_delivery_and_handles_it_once
     assert example["receive"](body, headers) == 204  # a duplicate: answered, not handled again
     assert example["handled"] == {headers["webhook-id"]}
     assert example["receive"](body.replace(b"Readme", b"Tampered"), headers) == 400
+
+
+@pytest.mark.transport
+async def test_the_app_runs_a_sender_in_its_lifespan(settings, admin, receiver) -> None:
+    served = create_app(settings.with_(webhooks_poll_seconds=0.05))
+    async with (
+        served.router.lifespan_context(served),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=served), base_url="http://test") as client,
+    ):
+        api = Api(client)
+        api.token = await api.login("admin", ADMIN_PASSWORD)
+        await create_endpoint(api, receiver.url, ["QUEUE_CREATED"])
+        await api.data(QUEUE, {"n": "On its own"})
+        for _ in range(200):  # up to 10 s; a few polls in practice
+            if receiver.received:
+                break
+            await asyncio.sleep(0.05)
+        assert [name_of(b["data"]) for b in receiver.bodies()] == ["On its own"]
+
+
+async def test_deliveries_delivered_a_month_ago_leave_the_log(admin_api, receiver, sender, db) -> None:
+    await create_endpoint(admin_api, receiver.url, ["QUEUE_CREATED"])
+    receiver.answers = [500]
+    for name in ("Old", "Stuck"):
+        await admin_api.data(QUEUE, {"n": name})
+    assert await sender.step() == (2, 1, 1)  # the first one answered gets the 500
+    sender.clock.advance(days=31)
+    receiver.stop()  # the failing one keeps failing: it must stay
+    assert await sender.prune() == 1
+    (left,) = (await admin_api.data(LOG))["webhooks"]["nodes"][0]["deliveries"]["nodes"]
+    assert left["status"] == "FAILING"
+    assert await sender.prune() == 0

@@ -35,14 +35,16 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Select, select
+from sqlalchemy import delete as delete_rows
 from sqlalchemy import update as update_rows
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
@@ -66,6 +68,9 @@ SECRET_BYTES = 32  # the specification asks for 24 to 64
 URL_LENGTH = 2000
 DESCRIPTION_LENGTH = 500
 DISABLE_AFTER = timedelta(hours=24)
+# Delivered deliveries are kept this long in the log, then deleted (checked every PRUNE_EVERY).
+KEPT_DELIVERED = timedelta(days=30)
+PRUNE_EVERY = timedelta(hours=1)
 FAN_OUT_BATCH = 500
 KEEP: Any = object()  # an update's field left out
 
@@ -450,6 +455,7 @@ class WebhookSender:
         self.box = box
         self.render = render
         self.clock = clock
+        self._pruned: datetime | None = None
 
     # fan-out
 
@@ -633,10 +639,29 @@ class WebhookSender:
             "webhook endpoint %s turned off: deliveries failed since %s", endpoint.id, endpoint.failing_since
         )
 
+    async def prune(self) -> int:
+        """Delete deliveries delivered more than KEPT_DELIVERED ago: the log shows the recent
+        past, and the table does not grow for ever. What is not delivered stays."""
+        d = m.WebhookDelivery
+        async with self.sessions() as session:
+            old = d.delivered_at < self.clock() - KEPT_DELIVERED
+            if (await session.execute(select(d.id).where(old).limit(1))).scalar() is None:
+                return 0
+            await begin_write(session)
+            deleted = await session.execute(delete_rows(d).where(old))
+            gone = cast(CursorResult[Any], deleted).rowcount or 0  # a DELETE's result is a cursor's
+            await session.commit()
+        log.info("%d webhook deliveries older than %s deleted", gone, KEPT_DELIVERED)
+        return gone
+
     async def step(self) -> tuple[int, int, int]:
-        """Fan out, then deliver what is due: (deliveries made, delivered, failed)."""
+        """Fan out, then deliver what is due: (deliveries made, delivered, failed); and, at most
+        every PRUNE_EVERY, delete the deliveries delivered long ago."""
         made = await self.fan_out()
         delivered, failed = await self.deliver_due()
+        if self._pruned is None or self.clock() - self._pruned >= PRUNE_EVERY:
+            self._pruned = self.clock()
+            await self.prune()
         return made, delivered, failed
 
     async def run(self) -> None:
