@@ -83,7 +83,7 @@ async def webhook_delete(info: Info, input: w.WebhookRefInput) -> DeletePayload:
 @numbered_pages
 async def webhooks(info: Info, page: PageArgs) -> Connection[w.Webhook]:
     stmt = svc.endpoints_query(info.context.principal)
-    return await paged(info, stmt, svc.ENDPOINT_ORDER, page, w.Webhook)
+    return await paged(info, stmt, svc.WEBHOOK_ORDER, page, w.Webhook)
 
 
 @strawberry.type

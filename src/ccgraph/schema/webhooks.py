@@ -29,12 +29,12 @@ from ccgraph.schema.relay import Connection, nested_connection, nested_pages, pa
 from ccgraph.schema.users.connections import LazyUser
 from ccgraph.services.events import Event, EventType
 from ccgraph.services.pagination import PageArgs
-from ccgraph.services.webhooks import KEEP, DeliveryStatus, EndpointTerms, message_id
+from ccgraph.services.webhooks import KEEP, WebhookDeliveryStatus, WebhookTerms, message_id
 
 described(
-    DeliveryStatus,
+    WebhookDeliveryStatus,
     "Where one delivery to a webhook endpoint stands.",
-    {s: s.description for s in DeliveryStatus},
+    {s: s.description for s in WebhookDeliveryStatus},
 )
 
 URL = (
@@ -85,7 +85,7 @@ class WebhookDelivery(relay.Node):
         description="The event's id: the `data.eventId` of the body, and a cursor of the `events` feed."
     )
     type: EventType = strawberry.field(description="The event's type.")
-    status: DeliveryStatus = strawberry.field(description="Delivered, failing or not tried yet.")
+    status: WebhookDeliveryStatus = strawberry.field(description="Delivered, failing or not tried yet.")
     attempts: int = strawberry.field(description="How many times it was tried.")
     last_response_code: int | None = strawberry.field(
         description="The HTTP status of the last try; null when the endpoint did not answer (or untried)."
@@ -105,7 +105,7 @@ class WebhookDelivery(relay.Node):
             message_id=message_id(row),
             event_id=strawberry.ID(str(row.event_id)),
             type=EventType(row.event_type),
-            status=DeliveryStatus(row.status),
+            status=WebhookDeliveryStatus(row.status),
             attempts=row.attempts,
             last_response_code=row.last_response_code,
             last_error=row.last_error,
@@ -179,8 +179,8 @@ class WebhookCreateInput:
     description: str | None = strawberry.field(default=None, description=DESCRIPTION)
     validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
-    def terms(self) -> EndpointTerms:
-        return EndpointTerms(url=self.url, event_types=self.events, description=self.description)
+    def terms(self) -> WebhookTerms:
+        return WebhookTerms(url=self.url, event_types=self.events, description=self.description)
 
 
 @strawberry.input(description="Change a webhook endpoint; what is left out is kept.")
@@ -196,8 +196,8 @@ class WebhookUpdateInput:
     )
     validate_only: bool = strawberry.field(default=False, description=VALIDATE)
 
-    def terms(self) -> EndpointTerms:
-        return EndpointTerms(
+    def terms(self) -> WebhookTerms:
+        return WebhookTerms(
             url=KEEP if self.url in (UNSET, None) else self.url,
             event_types=KEEP if self.events in (UNSET, None) else self.events,
             description=_given(self.description),

@@ -75,7 +75,7 @@ FAN_OUT_BATCH = 500
 KEEP: Any = object()  # an update's field left out
 
 
-class DeliveryStatus(enum.StrEnum):
+class WebhookDeliveryStatus(enum.StrEnum):
     PENDING = "PENDING"  # waiting for its first try
     FAILING = "FAILING"  # a try failed; tried again after a backoff while the endpoint is on
     DELIVERED = "DELIVERED"  # the endpoint answered 2xx
@@ -83,15 +83,15 @@ class DeliveryStatus(enum.StrEnum):
     @property
     def description(self) -> str:
         return {
-            DeliveryStatus.PENDING: "Not tried yet.",
-            DeliveryStatus.FAILING: "The last try failed; tried again after a backoff (5 s, doubling "
+            WebhookDeliveryStatus.PENDING: "Not tried yet.",
+            WebhookDeliveryStatus.FAILING: "The last try failed; tried again after a backoff (5 s, doubling "
             "up to 1 h) while the endpoint is active.",
-            DeliveryStatus.DELIVERED: "The endpoint answered with a 2xx status.",
+            WebhookDeliveryStatus.DELIVERED: "The endpoint answered with a 2xx status.",
         }[self]
 
 
 @dataclass(frozen=True, slots=True)
-class EndpointTerms:
+class WebhookTerms:
     """What an endpoint is told of and where. On an update, a field left out (`KEEP`) is kept."""
 
     url: Any = KEEP
@@ -187,7 +187,7 @@ async def url_problem(url: str, settings: Settings, field: list[str]) -> UserErr
 # -- managing endpoints -----------------------------------------------------------------------
 
 
-def _checked(terms: EndpointTerms, url_error: UserError | None) -> dict[str, Any]:
+def _checked(terms: WebhookTerms, url_error: UserError | None) -> dict[str, Any]:
     """The terms as columns, or every problem with them, each naming its field."""
     errors = [url_error] if url_error is not None else []
     values: dict[str, Any] = {}
@@ -226,7 +226,7 @@ async def create(
     settings: Settings,
     box: SecretBox,
     actor: Actor,
-    terms: EndpointTerms,
+    terms: WebhookTerms,
     *,
     validate_only: bool = False,
 ) -> Outcome[NewSecret]:
@@ -279,7 +279,7 @@ async def update(
     settings: Settings,
     actor: Actor,
     webhook_id: int,
-    terms: EndpointTerms,
+    terms: WebhookTerms,
     *,
     validate_only: bool = False,
 ) -> Outcome[m.Webhook]:
@@ -361,7 +361,7 @@ async def delete(
 
 # An endpoint's delivery log: newest first.
 DELIVERY_LOG = Ordering((m.WebhookDelivery.id,), descending=True)
-ENDPOINT_ORDER = Ordering((m.Webhook.id,))
+WEBHOOK_ORDER = Ordering((m.Webhook.id,))
 
 
 def endpoints_query(principal: Principal) -> Select[Any]:
@@ -502,7 +502,7 @@ class WebhookSender:
                     "subject_id": event.subject_id or 0,
                     "event_type": event.type.value,
                     "payload": self.render(event),
-                    "status": DeliveryStatus.PENDING.value,
+                    "status": WebhookDeliveryStatus.PENDING.value,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
@@ -539,6 +539,7 @@ class WebhookSender:
                     )
                 ).scalars()
             }
+        claimed = [d for d in claimed if d.webhook_id in targets]  # a webhook deleted meanwhile: gone
         results = await asyncio.gather(*(self._attempt(d, targets[d.webhook_id]) for d in claimed))
         for delivery, attempt in zip(claimed, results, strict=True):
             await self._settle(delivery, attempt)
@@ -586,7 +587,7 @@ class WebhookSender:
                 await session.execute(
                     update_rows(d)
                     .where(d.id == delivery.id)
-                    .values(status=DeliveryStatus.DELIVERED.value, delivered_at=now, **tried)
+                    .values(status=WebhookDeliveryStatus.DELIVERED.value, delivered_at=now, **tried)
                 )
                 await session.execute(
                     update_rows(m.Webhook)
@@ -606,7 +607,7 @@ class WebhookSender:
                     update_rows(d)
                     .where(d.id == delivery.id)
                     .values(
-                        status=DeliveryStatus.FAILING.value,
+                        status=WebhookDeliveryStatus.FAILING.value,
                         next_attempt_at=now + outbox.backoff(delivery.attempts),
                         **tried,
                     )
