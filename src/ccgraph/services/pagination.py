@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.db.base import UtcDateTime
+from ccgraph.db.records import records
 from ccgraph.db.search import Column
 from ccgraph.services.errors import InputError
 
@@ -259,7 +260,8 @@ async def fetch_pages_by_parent(
         .order_by(inner.c["page_parent"], inner.c["page_rank"])
     )
     grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    for r in (await session.execute(outer)).all():
+    result = await session.execute(outer)
+    for r in records(result) if as_rows else result.all():
         grouped[r[width + n_extras]].append(
             (r if as_rows else r[0], *r[width : width + n_extras], *r[-n_keys:])
         )
