@@ -225,6 +225,12 @@ async def test_a_change_made_through_the_api_reaches_a_real_receiver_signed_as_t
         "lastAttemptAt": None,
     }
     assert await sender.step() == (0, 0, 0)  # delivered once
+    # data.cursor is the event's place in the events feed: reading on from it skips the event
+    feed = await admin_api.data(
+        "query($after: String) { events(after: $after, first: 100) { nodes { eventId } } }",
+        {"after": payload["data"]["cursor"]},
+    )
+    assert event_id not in {e["eventId"] for e in feed["events"]["nodes"]}
 
 
 @pytest.mark.transport

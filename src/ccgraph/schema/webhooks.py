@@ -61,6 +61,7 @@ def webhook_body(event: Event) -> dict[str, Any]:
         "timestamp": event.occurred_at.isoformat(),
         "data": {
             "eventId": str(event.id),
+            "cursor": event.cursor,  # the `events` feed's, to catch up from after time away
             "subjectId": subject,
             "businessUnitId": str(relay.GlobalID("BusinessUnit", str(event.business_unit_id))),
             "fieldChanges": [
