@@ -90,7 +90,8 @@ def queries(schema: GraphQLSchema) -> dict[tuple[str, str], str]:
                 continue
             named = get_named_type(field.type)
             part = name if is_leaf_type(named) else f"{name} {selection(named)}"
-            out[(root, name)] = f"{{ {root}(first: 20) {{ nodes {{ id {part} }} }} }}"
+            ident = "id" if "id" in node.fields else "eventId"  # the events feed's are not Nodes
+            out[(root, name)] = f"{{ {root}(first: 20) {{ nodes {{ {ident} {part} }} }} }}"
     return out
 
 
