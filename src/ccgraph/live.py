@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ccgraph.config import Settings
+from ccgraph.db import models as m
 from ccgraph.services import events, publication
 from ccgraph.services.errors import UserError
 from ccgraph.services.events import Event, EventType
@@ -101,11 +102,15 @@ class Subscriber:
         backlog: int,
         *,
         wants: Callable[[Event], bool] | None = None,
+        subjects: frozenset[int] | None = None,
         user_id: int | None = None,
         import_id: str | None = None,
     ) -> None:
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=backlog)
         self.wants = wants
+        # The objects `wants` is limited to, when it names them: the broker then offers it only
+        # the batches with an event about one of them (or about its user).
+        self.subjects = subjects
         self.user_id = user_id  # events that may end this user's sign-in are wanted too
         self.import_id = import_id
         self.dropped = False
@@ -150,6 +155,14 @@ class Broker:
         self.backlog = settings.subscription_backlog
         self.postgresql = not settings.is_sqlite
         self.subscribers: set[Subscriber] = set()
+        # The database sessions deliveries may hold at once (credentials read again, events'
+        # objects read for their subscribers): half the pool, so that a burst of them queues here
+        # rather than opening and closing overflow connections, and requests keep theirs.
+        self.db_gate = asyncio.Semaphore(max(1, settings.db_pool_size // 2))
+        # Who may be concerned by an event about an object (its id): those that follow it by
+        # name, and those whose sign-in it may end; the others hear of every batch.
+        self._by_subject: dict[int, set[Subscriber]] = {}
+        self._everything: set[Subscriber] = set()
         self._cursor: int | None = None  # the id of the last audit row read; None: no subscriber
         self._number = 0
         self._lock = asyncio.Lock()  # one read of the log at a time
@@ -166,6 +179,14 @@ class Broker:
         self._sending: set[asyncio.Task[None]] = set()
         self._channels: dict[str, str] = {}
         self.reads = 0  # for tests and the benchmark: reads of the log
+        # Principals as they may have changed: `epoch` counts the pages of the log read; a row
+        # that may change a user's credentials or permissions (services.publication.
+        # principals_changed) marks that user, or everyone, at the epoch it was read in. A
+        # subscriber's principal read at an earlier epoch is read again before its next delivery
+        # (see ccgraph.websocket); one read more than RECHECK_SECONDS ago is read again anyway.
+        self.epoch = 0
+        self._changed_users: dict[int, tuple[int, float]] = {}  # user id -> (epoch, when)
+        self._changed_everyone: tuple[int, float] = (0, 0.0)
 
     # -- life ---------------------------------------------------------------------------------
 
@@ -190,7 +211,8 @@ class Broker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._unlisten()
-        self.subscribers.clear()
+        for subscriber in list(self.subscribers):
+            self.unsubscribe(subscriber)
 
     def wake(self) -> None:
         """Read the log now (called after a commit on SQLite, and on a notification)."""
@@ -206,20 +228,38 @@ class Broker:
         """From now on: the subscriber is told of what commits after this."""
         async with self._lock:
             if self._cursor is None:
-                self._cursor = await self._end_of_log()
+                await self._start_at_end()
             self.subscribers.add(subscriber)
+            if subscriber.subjects is None:
+                self._everything.add(subscriber)
+            for subject in {*(subscriber.subjects or ()), subscriber.user_id}:
+                if subject is not None:
+                    self._by_subject.setdefault(subject, set()).add(subscriber)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
+        self._everything.discard(subscriber)
+        for subject in {*(subscriber.subjects or ()), subscriber.user_id}:
+            followers = self._by_subject.get(subject) if subject is not None else None
+            if followers is not None:
+                followers.discard(subscriber)
+                if not followers:
+                    del self._by_subject[subject]
 
     def last_progress(self, import_id: str) -> ImportProgress | None:
         found = self._recent.get(import_id)
         return found[1] if found is not None else None
 
     def _dispatch(self, batch: Batch) -> None:
-        for subscriber in list(self.subscribers):
+        if batch.events:
+            candidates = set(self._everything)
+            for event in batch.events:
+                candidates.update(self._by_subject.get(event.subject_id or 0, ()))
+        else:
+            candidates = set(self.subscribers)
+        for subscriber in candidates:
             if subscriber.concerned(batch) and not subscriber.offer(batch):
-                self.subscribers.discard(subscriber)
+                self.unsubscribe(subscriber)
                 log.warning("a subscriber fell %s batches behind and was dropped", self.backlog)
 
     def _batch(self, **what: Any) -> Batch:
@@ -259,14 +299,16 @@ class Broker:
                 self._notified.clear()
                 return
             if self._cursor is None:
-                self._cursor = await self._end_of_log()
+                await self._start_at_end()
             while True:
+                assert self._cursor is not None
                 async with self.sessions() as session:
                     rows = await events.committed_after(session, self._cursor, PAGE)
                 self.reads += 1
                 if not rows:
                     break
                 self._cursor = rows[-1].id
+                self._principals_changed(rows)
                 for row in rows:
                     self._notified.pop(row.id, None)
                 found = [event for row in rows for event in events.events_of(row)]
@@ -280,6 +322,36 @@ class Broker:
                 if forget_at <= now:
                     del self._notified[event_id]
             self._retry = min(self._retry * 2, self.poll_seconds) if self._notified else RETRY_SECONDS
+
+    async def _start_at_end(self) -> None:
+        """Follow the log from its end. What committed while nobody followed it was not read:
+        every principal read before now may be out of date."""
+        self._cursor = await self._end_of_log()
+        self.epoch += 1
+        self._changed_everyone = (self.epoch, time.monotonic())
+
+    def _principals_changed(self, rows: list[m.AuditEvent]) -> None:
+        self.epoch += 1
+        now = time.monotonic()
+        for row in rows:
+            changed = publication.principals_changed(row.action, row.target_type, row.target_id)
+            if changed == publication.EVERYONE:
+                self._changed_everyone = (self.epoch, now)
+            elif changed is not None:
+                self._changed_users[changed] = (self.epoch, now)
+        forget = now - RECHECK_SECONDS  # a principal read before then is read again anyway
+        if self._changed_users and next(iter(self._changed_users.values()))[1] < forget:
+            self._changed_users = {u: c for u, c in self._changed_users.items() if c[1] >= forget}
+
+    def principal_stale(self, user_id: int, read_at: tuple[int, float]) -> bool:
+        """Whether a principal of `user_id` read at `read_at` (the epoch and the monotonic
+        time then) may no longer be the user's."""
+        epoch, when = read_at
+        return (
+            time.monotonic() - when > RECHECK_SECONDS
+            or self._changed_everyone[0] > epoch
+            or self._changed_users.get(user_id, (0, 0.0))[0] > epoch
+        )
 
     async def _end_of_log(self) -> int:
         """The id of the last event a reader following the log has reached now."""

@@ -7,13 +7,16 @@
   password that must be changed first, with 4403.
 - **Only subscriptions** run over the socket: queries and mutations are sent over HTTP, where
   idempotency keys, the access log and the write queue apply.
-- **Delivery**: a subscription follows the process's broker (`ccgraph.live`). When a batch of
-  events concerns it, the socket's credentials are checked again (once a batch for all the
-  subscriptions of one credential), so a permission revoked, a user disabled or deleted, or a
-  session revoked takes effect at the next event; each event is then filtered by
-  `events.may_see` with that principal, and resolved through a context of its own: a short
-  database session and fresh loaders, closed once the batch is delivered. No database session is
-  held for a socket's life.
+- **Delivery**: a subscription follows the process's broker (`ccgraph.live`). Before a batch of
+  events is delivered, the socket's principal is read again if a change committed since it was
+  read may have changed it (the broker marks them: a change to the user themselves, to a
+  security profile or an access key; `services.publication.principals_changed`), or if it was
+  read more than a minute ago; once a batch for all the sockets of one credential. So a
+  permission revoked, a user disabled or deleted, or a session revoked takes effect at the next
+  event. Each event is then filtered by `events.may_see` with that principal, and resolved in a
+  context of its own (`DeliveryContext`): short database sessions, and the batch's loaders, which
+  every credential's subscribers share. No database session is held for a socket's life, nor
+  while events are sent.
 - **Sign-in ended**: when the credentials no longer sign in (the session revoked, the password
   reset, the user disabled or deleted), `viewerSessionEnded` is pushed and the socket closed
   (4401, with the reason).
@@ -25,12 +28,15 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
@@ -42,6 +48,7 @@ from ccgraph.auth.principal import Principal
 from ccgraph.context import Context
 from ccgraph.execution.operations import operation_kind
 from ccgraph.live import DROPPED, SIGN_IN_ENDING, Batch, Broker, Ended, Subscriber
+from ccgraph.loaders import Loaders
 from ccgraph.services import events, publication
 from ccgraph.services.auth import Unauthenticated, authenticate
 from ccgraph.services.events import Event
@@ -59,24 +66,82 @@ FORBIDDEN = 4403
 _delivering: contextvars.ContextVar[Context | None] = contextvars.ContextVar("ccgraph_delivery", default=None)
 
 
-@dataclass(slots=True)
-class Delivery:
-    """One batch, for the subscriptions of one credential: the principal as it is now (or why it
-    no longer signs in), and the context their events are resolved in, closed when the last of
-    them has been delivered."""
+class Reads:
+    """What the deliveries of one batch read from the database, whoever they are for: short
+    sessions (one a use: a loader's batch, a resolver's read, closed at once; at most the
+    broker's `db_gate` at a time) and one set of loaders. Loaders read rows by id, whoever asks
+    (the checks are the resolvers'), so the subscribers of every credential share them: the
+    object of an event is read once a batch. Sending the events, which waits for the clients,
+    holds no connection; a burst of deliveries queues at the gate rather than overflowing the
+    pool."""
 
-    principal: Principal | None
-    ended: str | None = None
-    context: Context | None = None
-    holders: int = 0
+    def __init__(self, broker: Broker, sessions: async_sessionmaker[AsyncSession], batch: bool) -> None:
+        self.gate = broker.db_gate
+        self.sessions = sessions
+        self.batch = batch
+        self._loaders: Loaders | None = None
+        self.holders = 0
+
+    @asynccontextmanager
+    async def db(self) -> AsyncIterator[AsyncSession]:
+        async with self.gate, self.sessions() as session:
+            yield session
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.db, batch=self.batch)
+        return self._loaders
 
     def hold(self) -> None:
         self.holders += 1
 
-    async def release(self) -> None:
+    def release(self) -> None:
         self.holders -= 1
-        if self.holders == 0 and self.context is not None:
-            await self.context.close()
+        if self.holders == 0 and self._loaders is not None:
+            self._loaders.release()  # what they cached goes with the batch (no cycles kept)
+            self._loaders = None
+
+
+@dataclass
+class DeliveryContext(Context):
+    """A request's context for the events of one batch, as one credential's subscribers see
+    them: its principal, and the batch's reads (`Reads`)."""
+
+    reads: Reads | None = None
+
+    @asynccontextmanager
+    async def db(self) -> AsyncIterator[AsyncSession]:
+        assert self.reads is not None
+        async with self.reads.db() as session:
+            yield session
+
+    @property
+    def loaders(self) -> Loaders:
+        assert self.reads is not None
+        return self.reads.loaders
+
+    async def close(self) -> None:  # nothing of its own to close: the batch's reads are shared
+        return None
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One batch, for the subscriptions of one credential: the principal as it is now (or why it
+    no longer signs in), and the context their events are resolved in."""
+
+    principal: Principal | None
+    ended: str | None = None
+    context: DeliveryContext | None = None
+    read_at: tuple[int, float] = (0, 0.0)  # when the principal was read: the broker's epoch, time
+
+    def hold(self) -> None:
+        if self.context is not None and self.context.reads is not None:
+            self.context.reads.hold()
+
+    async def release(self) -> None:
+        if self.context is not None and self.context.reads is not None:
+            self.context.reads.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +149,7 @@ class Interest:
     """What one subscription follows."""
 
     events: Callable[[Event], bool] | None = None
+    subjects: frozenset[int] | None = None  # the objects `events` is limited to, if it names them
     import_id: str | None = None
     session_end: bool = False
 
@@ -113,6 +179,7 @@ class SocketContext:
         self.broker = broker
         self.connection_params: dict[str, Any] | None = None  # connection_init's payload
         self.authorization = ""
+        self.read_at = (0, 0.0)  # when base.principal was read (see Broker.principal_stale)
         self.refusal: tuple[int, str] | None = None
         self.subscribers: set[Subscriber] = set()
         self.ended: Ended | None = None
@@ -136,6 +203,7 @@ class SocketContext:
         if not isinstance(authorization, str) or not authorization.strip():
             self.refuse(UNAUTHENTICATED, 'UNAUTHENTICATED: send {"Authorization": "Bearer <token>"} first')
         client = self.websocket.client.host if self.websocket.client else None
+        read_at = (self.broker.epoch, time.monotonic())
         try:
             async with self.view.sessions() as session:
                 principal = await authenticate(session, authorization, client_address=client)
@@ -151,6 +219,7 @@ class SocketContext:
             self.refuse(FORBIDDEN, "PASSWORD_CHANGE_REQUIRED: change the password over HTTP first")
         self.authorization = authorization
         self.base.principal = principal
+        self.read_at = read_at
 
     def refuse(self, code: int, reason: str) -> NoReturn:
         self.refusal = (code, reason[:120])
@@ -173,6 +242,7 @@ class SocketContext:
         subscriber = Subscriber(
             self.broker.backlog,
             wants=interest.events,
+            subjects=interest.subjects,
             user_id=principal.user_id,
             import_id=interest.import_id,
         )
@@ -227,24 +297,38 @@ class SocketContext:
             self.watchers -= interest.session_end
 
     async def _delivery(self, batch: Batch) -> Delivery:
-        """The batch's delivery for this socket's credential, worked out once a batch."""
+        """The batch's delivery for this socket's credential, worked out once a batch (by the
+        first of its sockets to need it): the principal read again when a change since it was
+        read may have changed it (or a minute has gone by), else as it was."""
         key = ("delivery", self.authorization)
         found = batch.shared.get(key)
         if found is None:
-            found = batch.shared[key] = asyncio.ensure_future(self._reread(batch))
+            found = batch.shared[key] = asyncio.ensure_future(self._prepare(batch))
         delivery: Delivery = await asyncio.shield(found)
+        if delivery.principal is not None and delivery.read_at > self.read_at:
+            self.base.principal, self.read_at = delivery.principal, delivery.read_at
         return delivery
 
-    async def _reread(self, batch: Batch) -> Delivery:
-        client = self.websocket.client.host if self.websocket.client else None
-        try:
-            async with self.view.sessions() as session:
-                principal = await authenticate(session, self.authorization, client_address=client)
-        except Unauthenticated as refused:
-            return Delivery(None, refused.reason)
-        if principal is None:
-            return Delivery(None, "TOKEN_INVALID")
-        context = Context(
+    async def _prepare(self, batch: Batch) -> Delivery:
+        principal = self.base.principal
+        read_at = self.read_at
+        if principal is None or batch.recheck or self.broker.principal_stale(principal.user_id, read_at):
+            client = self.websocket.client.host if self.websocket.client else None
+            read_at = (self.broker.epoch, time.monotonic())
+            try:
+                async with self.broker.db_gate, self.view.sessions() as session:
+                    principal = await authenticate(session, self.authorization, client_address=client)
+            except Unauthenticated as refused:
+                return Delivery(None, refused.reason)
+            if principal is None:
+                return Delivery(None, "TOKEN_INVALID")
+        reads = batch.shared.get("reads")
+        if reads is None:
+            reads = batch.shared["reads"] = Reads(
+                self.broker, self.view.sessions, self.view.settings.dataloaders
+            )
+        context = DeliveryContext(
+            reads=reads,
             request=self.websocket,  # type: ignore[arg-type]
             response=cast(Any, None),
             settings=self.view.settings,
@@ -254,7 +338,7 @@ class SocketContext:
             principal=principal,
             request_id=f"{self.socket_id}-{batch.number}",
         )
-        return Delivery(principal, context=context)
+        return Delivery(principal, context=context, read_at=read_at)
 
     # -- ending ---------------------------------------------------------------------------------
 

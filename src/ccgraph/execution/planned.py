@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from types import CoroutineType, GeneratorType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from graphql import (
     FieldNode,
@@ -116,6 +116,22 @@ class GuardedExecutor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         self._read_guards: dict[str, Guard | None] = {}
 
+    def build_per_event_executor(self, payload: Any) -> Any:
+        """A subscription's event runs in graphql-core's copy of the subscription's executor,
+        which shares what the executor caches for one execution: each event starts it afresh
+        (`start_event`)."""
+        executor = cast(GuardedExecutor, super().build_per_event_executor(payload))
+        executor.start_event()
+        return executor
+
+    def start_event(self) -> None:
+        """What an execution caches, afresh for an event: the subfields collected, keyed by the
+        ids of the event's own field lists (kept, they would grow with every event of a
+        subscription that stays open), and the read guards, decided for the context's caller,
+        whom a subscription reads again at each delivery (ccgraph.websocket)."""
+        self._relevant_sub_fields = {}
+        self._read_guards = {}
+
     def read_guard(self, return_type: GraphQLObjectType) -> Guard | None:
         name = return_type.name
         if name not in self._read_guards:
@@ -149,6 +165,10 @@ class PlannedExecutor(GuardedExecutor):
         # Types whose values are never awaitable: the plain ones, and each Strawberry object
         # type once one of its values was found not to be (see `_run`).
         self._settled: set[type] = set(SETTLED)
+
+    def start_event(self) -> None:
+        GuardedExecutor.start_event(self)
+        self._plans = {}
 
     def execute_fields(
         self,

@@ -3,7 +3,7 @@ delivery-time checks and the socket are ccgraph.live's and ccgraph.websocket's."
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
@@ -22,13 +22,17 @@ from ccgraph.schema.subscriptions import (
     ViewerSessionEnded,
 )
 from ccgraph.services.errors import InputError
-from ccgraph.services.events import Event
+from ccgraph.services.events import Event, EventType
 from ccgraph.services.pagination import MAX_PAGE_SIZE
 from ccgraph.services.publication import IMPORT_ID, IMPORT_ID_RULE
 from ccgraph.websocket import Interest, socket_of
 
+# Looked up once an event a subscriber: EventType's properties split its value at every call.
+_USER_TYPES = frozenset(t for t in EventType if t.is_user)
+_SUBJECT_TYPE = {t: t.subject_type for t in EventType}
 
-def _user_events(f: UserChangedFilter | None) -> Callable[[Event], bool]:
+
+def _user_events(f: UserChangedFilter | None) -> Interest:
     f = f or UserChangedFilter()
     ids = [decode_id("filter.userIds", gid, "User")[1] for gid in f.user_ids or ()]
     units = [decode_id("filter.businessUnitIds", gid, "BusinessUnit")[1] for gid in f.business_unit_ids or ()]
@@ -40,20 +44,20 @@ def _user_events(f: UserChangedFilter | None) -> Callable[[Event], bool]:
 
     def wants(event: Event) -> bool:
         return (
-            event.type.is_user
+            event.type in _USER_TYPES
             and (not users or event.subject_id in users)
             and (not kinds or event.type in kinds)
             and (not in_units or event.business_unit_id in in_units)
         )
 
-    return wants
+    return Interest(events=wants, subjects=frozenset(users) if users else None)
 
 
 async def user_changed(
     info: Info, filter: UserChangedFilter | None = None
 ) -> AsyncGenerator[UserChangedEvent, None]:
-    wants = _user_events(filter)
-    async for event in socket_of(info).follow(Interest(events=wants)):
+    interest = _user_events(filter)
+    async for event in socket_of(info).follow(interest):
         yield change_event(event)  # type: ignore[misc]
 
 
@@ -67,7 +71,7 @@ async def catalog_changed(
     types = {kind.value for kind in kinds or CatalogKind}
 
     def wants(event: Event) -> bool:
-        return event.subject_type in types
+        return _SUBJECT_TYPE[event.type] in types
 
     async for event in socket_of(info).follow(Interest(events=wants)):
         yield change_event(event)  # type: ignore[misc]

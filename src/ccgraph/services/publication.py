@@ -95,6 +95,27 @@ IMPORT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 IMPORT_ID_RULE = "1 to 64 letters, digits or . _ : -"
 
 
+EVERYONE = -1  # principals_changed: anyone's
+
+
+# The kinds of object whose changes never change who a caller is or what they may do.
+_NOT_PRINCIPALS = frozenset(
+    {"team", "queue", "workStream", "presenceStatus", "userProfile", "skill", "businessUnit", "webhook"}
+)
+
+
+def principals_changed(action: str, target_type: str, target_id: int | None) -> int | None:
+    """Whose signed-in principal (credentials, permissions, unit) an audited change may have
+    changed: the user it is about (their sessions, password, profiles, being disabled or
+    deleted), EVERYONE (a security profile's permissions, an access key: their holders are not
+    in the row), or None. What this does not know of counts as EVERYONE."""
+    if target_type == "User":
+        return target_id
+    if action.split(".")[0] in _NOT_PRINCIPALS:
+        return None
+    return EVERYONE
+
+
 @dataclass(frozen=True, slots=True)
 class ImportProgress:
     """Where a running `usersImport` stands. `written` counts rows written in its transaction,
