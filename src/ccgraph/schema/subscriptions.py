@@ -88,7 +88,8 @@ class ImportProgress:
     import_id: str = strawberry.field(description="The `importId` the import was given.")
     rows_read: int = strawberry.field(description="The file's rows (without the header).")
     rows_to_write: int = strawberry.field(
-        description="The rows it goes on to write once the file is read (the rows refused as they are checked included)."
+        description="The rows it goes on to write once the file is read (the rows refused as they are "
+        "checked included)."
     )
     rows_written: int = strawberry.field(description="The rows written so far.")
     rows_refused: int = strawberry.field(description="The rows refused so far (each with its errors).")
