@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,9 +116,16 @@ class Readiness:
 
 async def readiness(engine: AsyncEngine, timeout_seconds: float) -> Readiness:
     """Connect (within `timeout_seconds`) and read the database's migration revision."""
+    before = set(threading.enumerate())
     try:
         async with asyncio.timeout(timeout_seconds), engine.connect() as connection:
             heads = await connection.run_sync(lambda c: MigrationContext.configure(c).get_current_heads())
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        # aiosqlite stops the thread of a connection that failed to open without waiting for it:
+        # let it finish while the loop runs (a command that exits now would close the loop under
+        # it, and the thread would print a traceback).
+        for thread in set(threading.enumerate()) - before:
+            if "_connection_worker_thread" in thread.name:
+                await asyncio.to_thread(thread.join, timeout_seconds)
         return Readiness(engine.url, failure=exc)
     return Readiness(engine.url, revision=heads[0] if len(heads) == 1 else ",".join(heads) or None)
