@@ -158,6 +158,7 @@ class Organisation:
 
 
 _seq = itertools.count(1)
+PUBLIC_ADDRESS = "93.184.216.34"  # a webhook's receiver: public, and named without a DNS lookup
 
 
 async def organisation(app: Any, db: Any) -> Organisation:
@@ -202,6 +203,17 @@ async def organisation(app: Any, db: Any) -> Organisation:
         row = await f.named(db, model, unit, f"Escalation {model.__name__}", **extra)
         ids[(model.__name__, False)] = f.gid(model.__name__, row.id)
     ids[("Skill", False)] = f.gid("Skill", skill.id)
+    for user, privileged in ((boss, True), (low, False)):  # a partner's webhook of each
+        hook = m.Webhook(
+            business_unit_id=unit.id,
+            owner_user_id=user.id,
+            url=f"https://{PUBLIC_ADDRESS}/hooks/{user.username}",
+            event_types=["user.created"],
+            secret_sealed="sealed",
+        )
+        db.add(hook)
+        await db.flush()
+        ids[("Webhook", privileged)] = f.gid("Webhook", hook.id)
     ids[("BusinessUnit", False)] = f.gid("BusinessUnit", unit.id)
     columns = headers(unit)
 
@@ -248,6 +260,7 @@ def scalar(name: str, type_name: str, org: Organisation, mutation: str) -> Any:
             "username": f"esc{n}",
             "email": f"esc{n}@example.com",
             "code": "123456",
+            "url": f"https://{PUBLIC_ADDRESS}/hooks/esc{n}",
         }.get(name, f"Esc {n}")
     if type_name == "Int":
         return 5

@@ -31,7 +31,12 @@ NOWHERE = Vector(("-",), "User")  # an input naming nothing in particular
 # The first place each mutation names a user, file or grant: filled with a harmless target.
 VECTORS = {name: vectors[0] for name, _, vectors in MUTATIONS}
 # What a dry run leaves out on purpose: a secret that would never work is not shown.
-WITHHELD = {("accessKeyCreate", "secret"), ("accessKeyRotate", "secret")}
+WITHHELD = {
+    ("accessKeyCreate", "secret"),
+    ("accessKeyRotate", "secret"),
+    ("webhookCreate", "signingSecret"),
+    ("webhookSecretRotate", "signingSecret"),
+}
 
 
 def dry_runnable() -> list[str]:
@@ -107,6 +112,8 @@ async def arrange(db: Any, org: Organisation, mutation: str) -> Adjust | None:
     # An update that changes nothing writes nothing: these change a switch, or the name.
     if mutation == "businessUnitSettingsUpdate":
         return _fill(features={"wfm": True})
+    if mutation == "webhookUpdate":
+        return _fill(description="Described by webhookUpdate")
     if (
         mutation.endswith("Update")
         and "name" in get_named_type(SDL.mutation_type.fields[mutation].args["input"].type).fields
