@@ -34,9 +34,11 @@ run: install
 	$(BIN)/ccgraph demo
 	$(BIN)/ccgraph serve --host $(HOST) --port $(PORT)
 
-## The whole suite (PostgreSQL too when CCGRAPH_TEST_DATABASE_URL is set).
+## The whole suite (PostgreSQL too when CCGRAPH_TEST_DATABASE_URL is set), over the machine's
+## cores (pytest-xdist); `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
 test: install-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 ## ruff, ruff format --check and mypy (with Strawberry's plugin): all must be clean.
 lint: install-test
