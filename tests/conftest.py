@@ -27,7 +27,16 @@ from ccgraph.db.migrate import upgrade
 from ccgraph.services.bootstrap import initialize
 
 ADMIN_PASSWORD = "admin-password-123"
-PG_URL = os.environ.get("CCGRAPH_TEST_DATABASE_URL")
+SERVER_URL = os.environ.get("CCGRAPH_TEST_DATABASE_URL")
+# Under pytest-xdist each worker has a database of its own (`test_gw0`...), made on first use:
+# the events feed waits for transactions running in its database (services.events), and one
+# worker's would hold back another's events.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+PG_URL = (
+    make_url(SERVER_URL).set(database=f"{make_url(SERVER_URL).database}_{WORKER}").render_as_string(False)
+    if SERVER_URL and WORKER
+    else SERVER_URL
+)
 # The planned executor serves by default; "sqlite-reference" runs every test again through
 # graphql-core's own executor, so the two must agree on results, errors and permission checks.
 BACKENDS = ["sqlite", "sqlite-reference"] + (["postgresql"] if PG_URL else [])
@@ -85,7 +94,30 @@ class PgTemplate:
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> PgTemplate | None:
+def pg_database() -> str | None:
+    """PG_URL's database, created when it is a worker's and does not exist yet."""
+    if not SERVER_URL or PG_URL == SERVER_URL:
+        return PG_URL
+    import asyncpg
+
+    async def create() -> None:
+        url = make_url(SERVER_URL)
+        name = make_url(PG_URL).database
+        conn = await asyncpg.connect(
+            host=url.host, port=url.port, user=url.username, password=url.password, database=url.database
+        )
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_database: str | None) -> PgTemplate | None:
     """None without PostgreSQL or pg_dump: each test then migrates its schema itself."""
     if not PG_URL or shutil.which("pg_dump") is None:
         return None
