@@ -15,7 +15,7 @@ from strawberry.dataloader import DataLoader as StrawberryDataLoader
 
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
-from ccgraph.db.records import records
+from ccgraph.db.records import fetch_records
 from ccgraph.db.search import Column
 from ccgraph.services import webhooks
 from ccgraph.services.pagination import (
@@ -192,7 +192,7 @@ class Loaders:
                 if model in MAPPED:
                     rows = (await session.execute(select(model).where(model.id.in_(ids)))).scalars().all()
                 else:
-                    rows = records(await session.execute(select(*model.__table__.c).where(model.id.in_(ids))))
+                    rows = await fetch_records(session, select(*model.__table__.c).where(model.id.in_(ids)))
             found = {row.id: row for row in rows}
             return [found.get(i) for i in ids]
 
@@ -205,13 +205,12 @@ class Loaders:
 
         async def load(ids: list[int]) -> list[list[Any]]:
             async with self._db() as session:
-                rows = records(
-                    await session.execute(
-                        select(owner.label("link_owner"), *model.__table__.c)
-                        .join(table, target == model.id)
-                        .where(owner.in_(ids))
-                        .order_by(owner, model.name, model.id)
-                    )
+                rows = await fetch_records(
+                    session,
+                    select(owner.label("link_owner"), *model.__table__.c)
+                    .join(table, target == model.id)
+                    .where(owner.in_(ids))
+                    .order_by(owner, model.name, model.id),
                 )
             grouped: dict[int, list[Any]] = defaultdict(list)
             for row in rows:

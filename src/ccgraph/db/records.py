@@ -2,7 +2,11 @@
 
 SQLAlchemy's `Row` finds an attribute by name in about 0.4 µs; a named tuple in 0.03 µs. A
 page of 100 users with their skills, queues and profiles reads some 15,000 attributes of such
-rows, so the loaders turn each result into records once (0.4 µs a row) and read those."""
+rows, so the loaders turn each result into records once (0.4 µs a row) and read those.
+
+Such statements select columns only, so they run on the session's connection (Core) rather
+than through `session.execute`: the ORM's per-statement set-up and row processing (some 0.3 ms
+a statement, and a tuple per row) buys nothing for rows that are never mapped."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ import functools
 from collections import namedtuple
 from typing import Any
 
-from sqlalchemy import Result
+from sqlalchemy import Result, Select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 @functools.cache
@@ -23,3 +28,9 @@ def records(result: Result[Any]) -> list[Any]:
     """The result's rows as records: the same values, read by position or by column name."""
     make = record_type(tuple(result.keys()))._make
     return [make(row) for row in result]
+
+
+async def fetch_records(session: AsyncSession, stmt: Select[Any]) -> list[Any]:
+    """The rows of `stmt`, a select of columns, as records, in the session's transaction."""
+    connection = await session.connection()
+    return records(await connection.execute(stmt))

@@ -12,6 +12,10 @@ object's selection is compiled once per request into a plan, one step per respon
   is `getattr(source, python_name)`, exactly what Strawberry's default resolver returns, and it
   is completed by a completer compiled for its type (non-null, list, leaf, object).
 
+An object whose whole selection is attribute steps (of leaves, of such objects, of lists of
+them) is completed in one call of a function generated for the selection (`direct`), which
+falls back to the steps for any value it does not expect.
+
 The completers keep graphql-core's rules and messages: null in a non-null field, a leaf that
 does not serialize, a non-iterable list, `is_type_of`; errors are located at the same path and
 nulled at the same nullable parent. Anything unusual (an awaitable value, an async iterable,
@@ -29,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from graphql import (
     FieldNode,
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
     GraphQLID,
@@ -39,6 +44,7 @@ from graphql import (
     GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLString,
+    TypeNameMetaFieldDef,
     get_nullable_type,
     is_leaf_type,
     is_list_type,
@@ -53,6 +59,8 @@ from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
+
+from ccgraph.execution import direct
 
 if TYPE_CHECKING:
     from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -165,10 +173,14 @@ class PlannedExecutor(GuardedExecutor):
         # Types whose values are never awaitable: the plain ones, and each Strawberry object
         # type once one of its values was found not to be (see `_run`).
         self._settled: set[type] = set(SETTLED)
+        # the direct completion of a type's selection (see ccgraph.execution.direct), by the
+        # type's name and the id of the field details it is selected by (kept alive with it)
+        self._directs: dict[tuple[str, int], tuple[FieldDetailsList, direct.Direct | None]] = {}
 
     def start_event(self) -> None:
         GuardedExecutor.start_event(self)
         self._plans = {}
+        self._directs = {}
 
     def execute_fields(
         self,
@@ -448,6 +460,7 @@ class PlannedExecutor(GuardedExecutor):
         needs_info = is_type_of is not None and (own is None or own.is_type_of is not None)
         origin = own.origin if own is not None else None  # an instance of it is of the type
         subplan: list[list[Step] | None] = []
+        fast: list[direct.Direct | None] = []
         guard = self.read_guard(return_type)
 
         def present(value: Any, path: Path) -> Any:
@@ -455,6 +468,13 @@ class PlannedExecutor(GuardedExecutor):
                 grouped_field_set, defer_usages, _ = self.collect_subfields(return_type, details)
                 planned = not (needs_info or defer_usages)
                 subplan.append(self._plan(return_type, grouped_field_set) if planned else None)
+                fast.append(self._direct(return_type, details))
+            complete_directly = fast[0]
+            if complete_directly is not None:
+                try:
+                    return complete_directly(value)
+                except Exception:  # not a plain value: completed below, errors and all
+                    pass
             plan = subplan[0]
             if plan is None:
                 info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
@@ -481,6 +501,9 @@ class PlannedExecutor(GuardedExecutor):
         item = self._completer(item_type, details, field_def, parent_type, name)
         if item is None:
             return None
+        # non-null objects: the whole list completed directly when every item is plain
+        direct_type = item_type.of_type if is_non_null_type(item_type) else None
+        fast: list[direct.Direct | None] = [] if is_object_type(direct_type) else [None]
         is_awaitable = self.is_awaitable
         is_async_iterable = self.is_async_iterable
         handle_field_error = self.handle_field_error
@@ -525,6 +548,14 @@ class PlannedExecutor(GuardedExecutor):
                 return self.complete_list_value(return_type, details, info, path, value, None)
             if not is_iterable(value):
                 raise GraphQLError(message)
+            if not fast:
+                fast.append(self._direct(cast(GraphQLObjectType, direct_type), details))
+            complete_directly = fast[0]
+            if complete_directly is not None and type(value) is list:
+                try:
+                    return [complete_directly(entry) for entry in value]
+                except Exception:  # an item is not a plain value: item by item below
+                    pass
             completed: list[Any] = []
             pending: list[int] = []
             try:
@@ -535,6 +566,68 @@ class PlannedExecutor(GuardedExecutor):
                 raise
 
         return many
+
+    # -- direct completion -------------------------------------------------------------------
+
+    def _direct(self, return_type: GraphQLObjectType, details: FieldDetailsList) -> direct.Direct | None:
+        """The function completing an object of `return_type` selected by `details` in one
+        call, when every field of the selection is an attribute of a leaf, of such an object
+        or of a list of them; else None. Made once per selection and request."""
+        cache_key = (return_type.name, id(details))
+        cached = self._directs.get(cache_key)
+        if cached is not None:
+            return cached[1]
+        self._directs[cache_key] = (details, None)  # (a selection that contains itself: not direct)
+        made = self._build_direct(return_type, details)
+        self._directs[cache_key] = (details, made)
+        return made
+
+    def _build_direct(
+        self, return_type: GraphQLObjectType, details: FieldDetailsList
+    ) -> direct.Direct | None:
+        own: StrawberryObjectDefinition | None = return_type.extensions.get(DEFINITION)
+        if own is None or own.is_type_of is not None or not self._plain:
+            return None  # a type's own is_type_of may read the info: graphql-core completes it
+        grouped_field_set, defer_usages, _ = self.collect_subfields(return_type, details)
+        if defer_usages:
+            return None
+        fields = []
+        for step in self._plan(return_type, grouped_field_set):
+            field = self._direct_field(return_type, step)
+            if field is None:
+                return None
+            fields.append(field)
+        # A type with interfaces checks its values' class (Strawberry's is_type_of), so only
+        # its own class is direct; any other type reads attributes of whatever value it is
+        # given, so any value known not to be awaitable is (a wrong one fails as it would).
+        kinds = own.origin if return_type.is_type_of is not None else self._settled
+        return direct.build(kinds, self.read_guard(return_type), fields)
+
+    def _direct_field(self, parent_type: GraphQLObjectType, step: Step) -> direct.Field | None:
+        if step.complete is None:  # graphql-core's own: only `__typename` is known here
+            if step.field_def is TypeNameMetaFieldDef and direct.usable(step.key, ""):
+                return direct.Field(step.key, typename=parent_type.name)
+            return None
+        if step.resolve is not None or not direct.usable(step.key, step.attribute):
+            return None
+        nullable = not is_non_null_type(step.field_def.type)
+        inner = get_nullable_type(step.field_def.type)
+        listed = is_list_type(inner)
+        list_nullable = False
+        if listed:
+            item = cast(GraphQLList[GraphQLOutputType], inner).of_type
+            if not is_non_null_type(item):
+                return None
+            inner, list_nullable, nullable = get_nullable_type(item), nullable, False
+        if is_leaf_type(inner):
+            leaf = _leaf(inner)
+            return direct.Field(step.key, step.attribute, nullable, listed, list_nullable, leaf=leaf)
+        if is_object_type(inner):
+            made = self._direct(inner, step.details)
+            if made is None:
+                return None
+            return direct.Field(step.key, step.attribute, nullable, listed, list_nullable, inner=made)
+        return None
 
     async def _await_completed(
         self, awaitable: Awaitable[Any], return_type: GraphQLOutputType, details: FieldDetailsList, path: Path
@@ -559,6 +652,25 @@ class PlannedExecutor(GuardedExecutor):
         for index, value in zip(indexes, values, strict=True):
             items[index] = value
         return items
+
+
+def _leaf(leaf_type: Any) -> direct.Leaf:
+    """How a leaf type completes: graphql-core serializes it; the values that serialize to
+    themselves, or an enum's members to their names, are known without the call."""
+    if leaf_type is GraphQLInt:
+        return direct.Leaf(leaf_type.serialize, int)
+    kind = VERBATIM.get(leaf_type)
+    if kind is not None:
+        return direct.Leaf(leaf_type.serialize, kind)
+    members = getattr(leaf_type, "wrapped_cls", None)  # a Strawberry enum, serialized by name
+    if isinstance(leaf_type, GraphQLEnumType) and isinstance(members, type) and issubclass(members, Enum):
+        names = {
+            member: next((name for name, v in leaf_type.values.items() if member.value == v.value), None)
+            for member in members
+        }
+        if None not in names.values():
+            return direct.Leaf(leaf_type.serialize, members, cast(dict[Any, str], names))
+    return direct.Leaf(leaf_type.serialize)
 
 
 def _parameters(resolver: StrawberryResolver[Any]) -> tuple[bool, list[str], str | None]:

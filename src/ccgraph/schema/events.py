@@ -165,8 +165,7 @@ class ChangeEventConnection:
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
                 has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+                _cursor_at=lambda index: edges[index].cursor if edges else None,
             ),
             cursor=page.resume,
         )

@@ -23,13 +23,23 @@ Count = Callable[[], int | Awaitable[int]]  # a list's total: now, or an awaitab
 class PageInfo:
     has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
     has_previous_page: bool = strawberry.field(description="Whether items come before this page.")
-    start_cursor: str | None = strawberry.field(
+    # the cursor of the page's edge at an index (0 the first, -1 the last); None when it is
+    # empty. Made when asked for: a nested page's cursors are seldom read, and cost 5 µs each.
+    _cursor_at: strawberry.Private[Callable[[int], str | None]]
+
+    @strawberry.field(
         description="The first edge's cursor: give it as `before` for the previous page; "
         "null on an empty page."
     )
-    end_cursor: str | None = strawberry.field(
+    def start_cursor(self) -> str | None:
+        return self._cursor_at(0)
+
+    @strawberry.field(
         description="The last edge's cursor: give it as `after` for the next page; null on an empty page."
     )
+    def end_cursor(self) -> str | None:
+        return self._cursor_at(-1)
+
     page_number: int | None = strawberry.field(
         default=None,
         description="The page's number (1 is the first) when it was asked for with `page`; "
@@ -54,8 +64,7 @@ class PageInfo:
         return cls(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
-            start_cursor=page.cursor(0) if page.keys else None,
-            end_cursor=page.cursor(-1) if page.keys else None,
+            _cursor_at=page.edge_cursor,
             page_number=page.number,
             _page_count=pages,
         )

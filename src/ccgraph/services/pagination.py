@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.db.base import UtcDateTime
-from ccgraph.db.records import records
+from ccgraph.db.records import fetch_records
 from ccgraph.db.search import Column
 from ccgraph.services.errors import InputError
 
@@ -161,6 +161,10 @@ class Page:
     def cursor(self, index: int) -> str:
         return self.ordering.cursor_for(self.keys[index])
 
+    def edge_cursor(self, index: int) -> str | None:
+        """The cursor of the row at `index`; None on an empty page."""
+        return self.cursor(index) if self.keys else None
+
     def page_count(self, total: int) -> int:
         """How many pages of this one's size a list of `total` rows holds (0 when it is empty)."""
         return -(-total // self.size)
@@ -260,8 +264,7 @@ async def fetch_pages_by_parent(
         .order_by(inner.c["page_parent"], inner.c["page_rank"])
     )
     grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    result = await session.execute(outer)
-    for r in records(result) if as_rows else result.all():
+    for r in await fetch_records(session, outer) if as_rows else (await session.execute(outer)).all():
         grouped[r[width + n_extras]].append(
             (r if as_rows else r[0], *r[width : width + n_extras], *r[-n_keys:])
         )
