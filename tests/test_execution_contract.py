@@ -79,6 +79,7 @@ SIGNATURES: dict[str, str] = {
     f"{BASE}.handle_field_error": "self, raw_error, return_type, field_details_list, path",
     f"{BASE}.collect_subfields": "self, return_type, field_details_list",
     f"{BASE}.build_per_event_executor": "self, payload",  # a subscription's event (start_event)
+    f"{BASE}.build_response": "self, data",  # the end of an execution (its caches are dropped)
     f"{BASE}.settle_in_background": "self, awaitables",
     f"{BASE}.is_awaitable": "value",  # a staticmethod attribute
     f"{BASE}.is_async_iterable": "value",
@@ -659,12 +660,14 @@ def test_each_subscription_event_starts_the_executors_per_execution_caches_afres
     (`build_per_event_executor`), which share its memo of collected subfields, keyed by the ids
     of each event's own field lists: without `start_event` it grows with every event of a
     subscription that stays open (and the read guards would outlive the caller they were
-    decided for). The memo is `_relevant_sub_fields`: an event's execution fills its own."""
+    decided for). The memo is `_relevant_sub_fields`: an event's execution fills its own,
+    and drops it with its response."""
     schema = strawberry.Schema(query=_Query, subscription=_Subscription)._schema
     executor = executor_class.build(schema, graphql.parse("subscription { greeting { text } }"))
     for n in range(3):
         event = executor.build_per_event_executor(_Greeting(text=f"hi {n}"))  # the event, as yielded
         assert event._relevant_sub_fields == {} and event._read_guards == {}
         assert event.execute_operation(False).data == {"greeting": {"text": f"hi {n}"}}
-        assert len(event._relevant_sub_fields) == 1  # greeting's subfields, for this event only
+        # the event's memo (greeting's subfields) went with its response (build_response)
+        assert event._relevant_sub_fields == {} and getattr(event, "_plans", {}) == {}
     assert executor._relevant_sub_fields == {}  # nothing kept across events

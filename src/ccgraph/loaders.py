@@ -4,12 +4,13 @@ whatever the number of rows it is asked for."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Table, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader as StrawberryDataLoader
 
@@ -22,8 +23,10 @@ from ccgraph.services.pagination import (
     Ordering,
     Page,
     PageArgs,
+    ParentPages,
     count_by_parent,
     fetch_pages_by_parent,
+    pages_by_parent,
 )
 from ccgraph.services.users import queries as users
 
@@ -49,6 +52,30 @@ MAPPED = frozenset({m.User, m.BusinessUnit})
 # (parent id, page arguments, search, order name) and (parent id, search)
 PageKey = tuple[int, PageArgs, str | None, str]
 CountKey = tuple[int, str | None]
+
+# A loader's statement is the same in every request: built once (building one and finding its
+# compiled form costs 0.1 ms, a page per parent 0.45 ms), its keys given as bound parameters.
+# Nothing in them depends on the caller: loaders read by key, and what a caller may see is
+# decided above them (services.authority).
+IDS = bindparam("ids", expanding=True)
+_PAGE_STATEMENTS: dict[tuple[str, str, bool], ParentPages] = {}  # (loader, order, backwards)
+
+
+@functools.cache
+def _by_id_statement(model: Any) -> Select[Any]:
+    columns = [model] if model in MAPPED else model.__table__.c
+    return select(*columns).where(model.id.in_(IDS))
+
+
+@functools.cache
+def _linked_statement(owner: ColumnElement[int], target: ColumnElement[int], model: Any) -> Select[Any]:
+    table: Table = owner.table
+    return (
+        select(owner.label("link_owner"), *model.__table__.c)
+        .join(table, target == model.id)
+        .where(owner.in_(IDS))
+        .order_by(owner, model.name, model.id)
+    )
 
 
 class Loaders:
@@ -87,6 +114,7 @@ class Loaders:
         )
 
         self.user_skills, self.user_skills_count = self._paged(
+            "user_skills",
             users.user_skills_query,
             m.Skill,
             m.UserSkill.user_id,
@@ -94,20 +122,26 @@ class Loaders:
             extras=(m.UserSkill.proficiency,),
         )
         self.skill_users, self.skill_users_count = self._users_under(
+            "skill_users",
             m.UserSkill.skill_id,
             join=(m.UserSkill, m.UserSkill.user_id == m.User.id),
             orderings=users.assignment_orderings(m.User.username, m.User.id),
             extras=(m.UserSkill.proficiency,),
         )
-        self.direct_reports, self.direct_reports_count = self._users_under(m.User.manager_id)
-        self.profile_users, self.profile_users_count = self._users_under(m.User.user_profile_id)
-        self.team_users, self.team_users_count = self._users_under(m.User.team_id)
+        self.direct_reports, self.direct_reports_count = self._users_under(
+            "direct_reports", m.User.manager_id
+        )
+        self.profile_users, self.profile_users_count = self._users_under(
+            "profile_users", m.User.user_profile_id
+        )
+        self.team_users, self.team_users_count = self._users_under("team_users", m.User.team_id)
         links = m.user_security_profiles
         self.security_profile_users, self.security_profile_users_count = self._users_under(
-            links.c.security_profile_id, join=(links, links.c.user_id == m.User.id)
+            "security_profile_users", links.c.security_profile_id, join=(links, links.c.user_id == m.User.id)
         )
         self.user_skill_list = self._skill_list()
         self.webhook_deliveries, self.webhook_deliveries_count = self._paged(
+            "webhook_deliveries",
             lambda _search: select(m.WebhookDelivery),
             m.WebhookDelivery,
             m.WebhookDelivery.webhook_id,
@@ -154,6 +188,7 @@ class Loaders:
 
     def _users_under(
         self,
+        name: str,
         parent: Column,
         join: tuple[Any, Any] | None = None,
         orderings: dict[str, Ordering] | None = None,
@@ -161,6 +196,7 @@ class Loaders:
     ) -> tuple[DataLoader[PageKey, Page], DataLoader[CountKey, int]]:
         base = select(m.User) if join is None else select(m.User).join(*join)
         return self._paged(
+            name,
             lambda search: users.search_users(base, search),
             m.User,
             parent,
@@ -187,12 +223,14 @@ class Loaders:
         return DataLoader(load_fn=load, max_batch_size=self._max_batch)
 
     def _by_id(self, model: Any) -> DataLoader[int, Any]:
+        statement = _by_id_statement(model)
+
         async def load(ids: list[int]) -> list[Any]:
             async with self._db() as session:
                 if model in MAPPED:
-                    rows = (await session.execute(select(model).where(model.id.in_(ids)))).scalars().all()
+                    rows = (await session.execute(statement, {"ids": ids})).scalars().all()
                 else:
-                    rows = await fetch_records(session, select(*model.__table__.c).where(model.id.in_(ids)))
+                    rows = await fetch_records(session, statement, {"ids": ids})
             found = {row.id: row for row in rows}
             return [found.get(i) for i in ids]
 
@@ -201,17 +239,11 @@ class Loaders:
     def _linked(
         self, owner: ColumnElement[int], target: ColumnElement[int], model: Any
     ) -> DataLoader[int, list[Any]]:
-        table: Table = owner.table
+        statement = _linked_statement(owner, target, model)
 
         async def load(ids: list[int]) -> list[list[Any]]:
             async with self._db() as session:
-                rows = await fetch_records(
-                    session,
-                    select(owner.label("link_owner"), *model.__table__.c)
-                    .join(table, target == model.id)
-                    .where(owner.in_(ids))
-                    .order_by(owner, model.name, model.id),
-                )
+                rows = await fetch_records(session, statement, {"ids": ids})
             grouped: dict[int, list[Any]] = defaultdict(list)
             for row in rows:
                 grouped[row.link_owner].append(row)
@@ -221,6 +253,7 @@ class Loaders:
 
     def _paged(
         self,
+        name: str,
         query: Callable[[str | None], Select[Any]],
         entity: Any,
         parent: Column,
@@ -228,7 +261,8 @@ class Loaders:
         extras: Sequence[Column] = (),
     ) -> tuple[DataLoader[PageKey, Page], DataLoader[CountKey, int]]:
         """Pages of `entity` under many parents at once, one statement per distinct
-        (page arguments, search, order) among the keys; and their totals."""
+        (page arguments, search, order) among the keys; and their totals. `name`: the loader's,
+        unique (its statements are kept under it)."""
 
         async def pages(keys: list[PageKey]) -> list[Page]:
             by_args: dict[tuple[PageArgs, str | None, str], list[int]] = defaultdict(list)
@@ -237,17 +271,18 @@ class Loaders:
             found: dict[Hashable, Page] = {}
             async with self._db() as session:
                 for (args, search, order), parent_ids in by_args.items():
-                    result = await fetch_pages_by_parent(
-                        session,
-                        query(search),
-                        entity,
-                        parent,
-                        parent_ids,
-                        orderings[order],
-                        args,
-                        extras,
-                        as_rows=entity not in MAPPED,
-                    )
+                    ordering = orderings[order]
+                    # the statement is kept unless it holds values: a search term, a cursor
+                    kept = search is None and args.after is None and args.before is None
+                    key = (name, order, args.backwards)
+                    statement = _PAGE_STATEMENTS.get(key) if kept else None
+                    if statement is None:
+                        statement = pages_by_parent(
+                            query(search), entity, parent, ordering, args, extras, entity not in MAPPED
+                        )
+                        if kept:
+                            _PAGE_STATEMENTS[key] = statement
+                    result = await fetch_pages_by_parent(session, statement, parent_ids, ordering, args)
                     for parent_id, page in result.items():
                         found[(parent_id, args, search, order)] = page
             return [found[k] for k in keys]

@@ -30,7 +30,9 @@ def records(result: Result[Any]) -> list[Any]:
     return [make(row) for row in result]
 
 
-async def fetch_records(session: AsyncSession, stmt: Select[Any]) -> list[Any]:
+async def fetch_records(
+    session: AsyncSession, stmt: Select[Any], params: dict[str, Any] | None = None
+) -> list[Any]:
     """The rows of `stmt`, a select of columns, as records, in the session's transaction."""
     connection = await session.connection()
-    return records(await connection.execute(stmt))
+    return records(await connection.execute(stmt, params))

