@@ -98,7 +98,8 @@ SIGNATURES: dict[str, str] = {
     "strawberry.types.field.StrawberryField.get_result": "self, source, info, args, kwargs",
     "strawberry.schema.name_converter.NameConverter.get_graphql_name": "self, obj",
     # The loaders' cache, read by prefetch.py.
-    "strawberry.dataloader.DataLoader.prime_many": "self, data, force=",
+    "strawberry.dataloader.DataLoader.clear": "self, key",  # prefetch.DataLoader's overrides
+    "strawberry.dataloader.DataLoader.clear_all": "self",
     "strawberry.dataloader.DataLoader.load": "self, key",
     # limits.py: a validation rule and a schema extension that sets a parse option.
     "graphql.ValidationRule.report_error": "self, error",
@@ -176,7 +177,7 @@ INSTANCE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "Schema": ("exception_handlers", "config", "schema_converter", "execution_context_class"),
     "StrawberryConfig": ("info_class", "name_converter"),
     "GraphQLCoreConverter": ("scalar_registry",),
-    "DataLoader": ("cache", "cache_map", "load_fn", "prime_many", "load"),
+    "DataLoader": ("cache", "cache_map", "load_fn", "load"),
 }
 
 # Private and dunder attributes read on objects other than `self` (and private keyword
@@ -611,8 +612,6 @@ async def test_a_loaders_cache_holds_a_future_per_key() -> None:
     assert isinstance(future, asyncio.Future) and future.done() and future.result() == 10, (
         f"DataLoader.cache_map no longer holds a done future per key ({INSTALLED}). {UPGRADING}"
     )
-    loader.prime_many({2: 20})
-    assert loader.cache_map.get(2).result() == 20  # type: ignore[union-attr]
 
 
 def test_the_token_limit_is_a_parse_option_strawberry_passes_on() -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, Select, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader as StrawberryDataLoader
 
@@ -35,13 +35,37 @@ V = TypeVar("V")
 
 
 class DataLoader(StrawberryDataLoader[K, V]):
-    """Strawberry's DataLoader, whose loads are shielded. Many fields await one cached future;
-    when graphql-core cancels one of them (a sibling failed into a non-null parent), asyncio
-    would cancel that shared future too, and every other field awaiting it would get a
-    CancelledError that no error handling catches, failing the whole request."""
+    """Strawberry's DataLoader, with the values the page prefetch loaded kept as they are
+    (`ready`): a page's relations are read some 2,000 times, and a plain dict is read without
+    the future per key that Strawberry's cache holds.
+
+    Its loads are shielded. Many fields await one cached future; when graphql-core cancels one
+    of them (a sibling failed into a non-null parent), asyncio would cancel that shared future
+    too, and every other field awaiting it would get a CancelledError that no error handling
+    catches, failing the whole request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ready: dict[Any, Any] = {}
 
     def load(self, key: Any) -> Any:
+        if key in self.ready:
+            done = self.loop.create_future()
+            done.set_result(self.ready[key])
+            return done
         return asyncio.shield(super().load(key))
+
+    def clear(self, key: Any) -> None:
+        self.ready.pop(key, None)
+        super().clear(key)
+
+    def clear_many(self, keys: Iterable[Any]) -> None:
+        for key in keys:
+            self.clear(key)
+
+    def clear_all(self) -> None:
+        self.ready.clear()
+        super().clear_all()
 
 
 Db = Callable[[], AbstractAsyncContextManager[AsyncSession]]
@@ -57,7 +81,7 @@ CountKey = tuple[int, str | None]
 # compiled form costs 0.1 ms, a page per parent 0.45 ms), its keys given as bound parameters.
 # Nothing in them depends on the caller: loaders read by key, and what a caller may see is
 # decided above them (services.authority).
-IDS = bindparam("ids", expanding=True)
+IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _PAGE_STATEMENTS: dict[tuple[str, str, bool], ParentPages] = {}  # (loader, order, backwards)
 
 
@@ -163,7 +187,7 @@ class Loaders:
         its oldest generation rarely (app.tune_collector): cut here, a page's rows go as soon as
         the request ends."""
         for loader in vars(self).values():
-            if isinstance(loader, StrawberryDataLoader):
+            if isinstance(loader, DataLoader):
                 loader.clear_all()
         vars(self).clear()
 

@@ -15,14 +15,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import FieldNode, FragmentSpreadNode, GraphQLObjectType, InlineFragmentNode, SelectionSetNode
 from graphql.execution.values import VariableValues, get_argument_values
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
+
+if TYPE_CHECKING:
+    from ccgraph.loaders import DataLoader
 
 MISSING: Any = object()
 NEEDS = "ccgraph.needs"  # the key of the declarations in a field's metadata
@@ -30,8 +32,9 @@ NEEDS = "ccgraph.needs"  # the key of the declarations in a field's metadata
 
 def peek(loader: DataLoader[Any, Any], key: Any) -> Any:
     """The loader's value for `key` if it has it already, else MISSING."""
-    if not loader.cache:
-        return MISSING
+    value = loader.ready.get(key, MISSING)
+    if value is not MISSING or not loader.cache:
+        return value
     future = loader.cache_map.get(key)
     if future is None or not future.done() or future.cancelled() or future.exception() is not None:
         return MISSING
@@ -233,8 +236,12 @@ def wanted(info: Info, node_type: type) -> list[tuple[Related, dict[str, Any]]]:
 
 async def _fill(loader: DataLoader[Any, Any], keys: list[Any]) -> None:
     """What `load_many` would do for keys all wanted at once: one call of the batch function,
-    its values put in the cache (without a future and a callback per key to gather)."""
-    loader.prime_many(dict(zip(keys, await loader.load_fn(keys), strict=True)))
+    its values kept in `ready` (a value that is an error is left for the field to load, and
+    report, itself)."""
+    values = await loader.load_fn(keys)
+    loader.ready.update(
+        (key, value) for key, value in zip(keys, values, strict=True) if not isinstance(value, BaseException)
+    )
 
 
 async def prefetch(info: Info, node_type: type, rows: Sequence[Any]) -> None:
