@@ -551,19 +551,20 @@ class PlannedExecutor(GuardedExecutor):
             return self._gather_items(completed, pending)
 
         def many(value: Any, path: Path) -> Any:
-            if is_async_iterable(value):
+            if type(value) is list:  # (neither async nor anything but iterable)
+                if not fast:
+                    fast.append(self._direct(cast(GraphQLObjectType, direct_type), details))
+                complete_directly = fast[0]
+                if complete_directly is not None:
+                    try:
+                        return [complete_directly(entry) for entry in value]
+                    except Exception:  # an item is not a plain value: item by item below
+                        pass
+            elif is_async_iterable(value):
                 info = self.build_resolve_info(field_def, to_nodes(details), parent_type, path)
                 return self.complete_list_value(return_type, details, info, path, value, None)
-            if not is_iterable(value):
+            elif not is_iterable(value):
                 raise GraphQLError(message)
-            if not fast:
-                fast.append(self._direct(cast(GraphQLObjectType, direct_type), details))
-            complete_directly = fast[0]
-            if complete_directly is not None and type(value) is list:
-                try:
-                    return [complete_directly(entry) for entry in value]
-                except Exception:  # an item is not a plain value: item by item below
-                    pass
             completed: list[Any] = []
             pending: list[int] = []
             try:
