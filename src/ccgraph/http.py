@@ -73,6 +73,8 @@ def security_headers(settings: Settings) -> dict[str, str]:
 
 
 class Guard:
+    in_flight = 0  # HTTP requests this process is serving now (the collector waits for none)
+
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.limit = settings.max_body_bytes
@@ -86,8 +88,12 @@ class Guard:
         request_headers = dict(scope.get("headers") or ())
         incoming = request_headers.get(b"x-request-id", b"").decode("latin-1")
         state["request_id"] = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        with request_context(state["request_id"]):
-            await self._guarded(scope, receive, send, state, request_headers.get(b"content-length"))
+        Guard.in_flight += 1
+        try:
+            with request_context(state["request_id"]):
+                await self._guarded(scope, receive, send, state, request_headers.get(b"content-length"))
+        finally:
+            Guard.in_flight -= 1
 
     async def _guarded(
         self, scope: Scope, receive: Receive, send: Send, state: dict[str, Any], length: bytes | None
