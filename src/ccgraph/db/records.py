@@ -14,8 +14,11 @@ import functools
 from collections import namedtuple
 from typing import Any
 
-from sqlalchemy import Result, Select
+from sqlalchemy import ARRAY, Boolean, ColumnElement, Result, Select, any_, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 @functools.cache
@@ -36,3 +39,37 @@ async def fetch_records(
     """The rows of `stmt`, a select of columns, as records, in the session's transaction."""
     connection = await session.connection()
     return records(await connection.execute(stmt, params))
+
+
+class _KeyIn(ColumnElement[bool]):
+    """`column IN (…)` for the list of keys bound at execution as `name` (see `key_in`)."""
+
+    __visit_name__ = "ccgraph_key_in"
+    _traverse_internals = [
+        ("listed", InternalTraversal.dp_clauseelement),
+        ("array", InternalTraversal.dp_clauseelement),
+    ]
+    type = Boolean()
+    _is_implicitly_boolean = True
+
+    def __init__(self, column: ColumnElement[Any], name: str) -> None:
+        self.listed = column.in_(bindparam(name, expanding=True))
+        self.array = column == any_(bindparam(name, type_=ARRAY(column.type)))
+
+
+def key_in(column: Any, name: str) -> ColumnElement[bool]:
+    """`column` is one of the keys given at execution as the list `name`: a statement built
+    once for any number of keys. PostgreSQL receives the keys as one array (`= ANY($1)`);
+    elsewhere the list is written out as `IN ($1, $2, …)` when the statement runs, which costs
+    some 0.3 ms for a hundred keys, each time."""
+    return _KeyIn(column, name)
+
+
+@compiles(_KeyIn)
+def _listed(element: _KeyIn, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.listed, **kw))
+
+
+@compiles(_KeyIn, "postgresql")
+def _array(element: _KeyIn, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.array, **kw))

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.db.base import UtcDateTime
-from ccgraph.db.records import fetch_records
+from ccgraph.db.records import fetch_records, key_in
 from ccgraph.db.search import Column
 from ccgraph.services.errors import InputError
 
@@ -249,7 +249,7 @@ def pages_by_parent(
     on `args` only by its cursors (`after`, `before`) and direction, not its size.
     `as_rows` gives each entity as a plain row of its table's columns, not a mapped object."""
     assert args.number is None, "nested connections are paged by cursor only"
-    stmt = _windowed(stmt, ordering, args).where(parent.in_(bindparam("page_parents", expanding=True)))
+    stmt = _windowed(stmt, ordering, args).where(key_in(parent, "page_parents"))
     rank = func.row_number().over(partition_by=parent, order_by=ordering.clauses(args.backwards))
     n_keys, n_extras = len(ordering.columns), len(extras)
     inner = stmt.with_only_columns(
