@@ -42,12 +42,15 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-    def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], datetime | None]:
+    def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], datetime | None] | None:
         """`process_result_value` over the dialect's own conversion, with a fast path for what
         the databases give: a page of users and skills reads thousands of timestamps, and
         `replace(tzinfo=...)` is ten times the cost of parsing. SQLite gives the naive UTC
-        text this type wrote; asyncpg gives `timestamptz` in UTC."""
+        text this type wrote; asyncpg gives `timestamptz` as aware datetimes in UTC already, so
+        there nothing is called per value."""
         impl = self.impl_instance.result_processor(dialect, coltype)
+        if impl is None and dialect.driver == "asyncpg":
+            return None
         slow = self.process_result_value
 
         def convert(value: Any) -> datetime | None:

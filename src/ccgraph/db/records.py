@@ -29,8 +29,7 @@ def record_type(fields: tuple[str, ...]) -> Any:
 
 def records(result: Result[Any]) -> list[Any]:
     """The result's rows as records: the same values, read by position or by column name."""
-    make = record_type(tuple(result.keys()))._make
-    return [make(row) for row in result]
+    return list(map(record_type(tuple(result.keys()))._make, result.all()))
 
 
 async def fetch_records(
