@@ -16,7 +16,7 @@ from strawberry.dataloader import DataLoader as StrawberryDataLoader
 
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
-from ccgraph.db.records import fetch_records, key_in
+from ccgraph.db.records import MAPPED, fetch_records, key_in
 from ccgraph.db.search import Column
 from ccgraph.services import webhooks
 from ccgraph.services.pagination import (
@@ -69,10 +69,6 @@ class DataLoader(StrawberryDataLoader[K, V]):
 
 
 Db = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-# Loaders read: they give the columns of a row as a plain (read-only) row, whose attributes
-# are the model's, without the ORM's bookkeeping. These models' rows carry methods that
-# readers call, so they come as mapped objects.
-MAPPED = frozenset({m.User, m.BusinessUnit})
 # (parent id, page arguments, search, order name) and (parent id, search)
 PageKey = tuple[int, PageArgs, str | None, str]
 CountKey = tuple[int, str | None]

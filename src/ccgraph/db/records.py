@@ -20,6 +20,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from ccgraph.db.models import BusinessUnit
+
+# The models whose rows are read as mapped objects (their readers call the model's methods);
+# every other model's rows are read as records.
+MAPPED = frozenset({BusinessUnit})
+
 
 @functools.cache
 def record_type(fields: tuple[str, ...]) -> Any:
@@ -30,6 +36,18 @@ def record_type(fields: tuple[str, ...]) -> Any:
 def records(result: Result[Any]) -> list[Any]:
     """The result's rows as records: the same values, read by position or by column name."""
     return list(map(record_type(tuple(result.keys()))._make, result.all()))
+
+
+def record_model(stmt: Select[Any]) -> Any | None:
+    """The model `stmt` selects whole and alone, when its rows can be read as records (see
+    MAPPED); else None."""
+    selected = stmt.column_descriptions
+    if len(selected) != 1:
+        return None
+    model = selected[0]["expr"]
+    return (
+        model if isinstance(model, type) and model is selected[0]["entity"] and model not in MAPPED else None
+    )
 
 
 async def fetch_records(

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.db.base import UtcDateTime
-from ccgraph.db.records import fetch_records, key_in
+from ccgraph.db.records import fetch_records, key_in, record_model
 from ccgraph.db.search import Column
 from ccgraph.services.errors import InputError
 
@@ -205,14 +205,22 @@ def _strip(row: tuple[Any, ...], keys: int) -> Any:
 
 
 async def fetch_page(session: AsyncSession, stmt: Select[Any], ordering: Ordering, args: PageArgs) -> Page:
-    """One page of `stmt`'s rows. `stmt` selects what the page shows; sort keys are added."""
+    """One page of `stmt`'s rows. `stmt` selects what the page shows; sort keys are added. A
+    model selected whole comes as records (db.records), unless it is one read mapped."""
     size = args.size()
-    stmt = _windowed(stmt, ordering, args).add_columns(*ordering.columns)
+    model = record_model(stmt)
+    if model is not None:
+        stmt = stmt.with_only_columns(*model.__table__.c)
+    keys = [c.label(f"page_k{i}") for i, c in enumerate(ordering.columns)]
+    stmt = _windowed(stmt, ordering, args).add_columns(*keys)
     stmt = stmt.order_by(*ordering.clauses(reverse=args.backwards)).limit(size + 1)
     if args.number is not None:
         stmt = stmt.offset(args.offset(size))
-    rows = (await session.execute(stmt)).all()
-    return _page([tuple(r) for r in rows], ordering, args, size)
+    if model is not None:  # the record keeps its sort keys too: read them off its end
+        rows = [(r, *r[-len(keys) :]) for r in await fetch_records(session, stmt)]
+    else:
+        rows = [tuple(r) for r in (await session.execute(stmt)).all()]
+    return _page(rows, ordering, args, size)
 
 
 async def count(session: AsyncSession, stmt: Select[Any]) -> int:

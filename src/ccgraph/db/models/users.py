@@ -7,7 +7,7 @@ an object of its own.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -161,5 +161,7 @@ class User(IdMixin, TimestampMixin, Base):
         secondary="user_security_profiles", lazy="raise"
     )
 
-    def custom_values(self) -> list[str | None]:
-        return [getattr(self, f"custom_{slot}") for slot in range(1, 6)]
+
+def custom_values(user: Any) -> list[str | None]:
+    """The five custom field values of a user's row (mapped or a record)."""
+    return [getattr(user, f"custom_{slot}") for slot in range(1, 6)]

@@ -12,6 +12,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ccgraph.db import models as m
+from ccgraph.db.models.users import custom_values
 from ccgraph.enums import Permission as PermissionValue
 from ccgraph.execution.prefetch import MISSING, Related, cached_all, needs, ready
 from ccgraph.schema.access_keys import AccessKey
@@ -430,7 +431,7 @@ class User(relay.Node):
         description="The five custom fields under their business unit's labels.", metadata=needs(UNIT)
     )
     def custom_fields(self, info: Info) -> list[CustomField]:
-        values = self.row.custom_values()
+        values = custom_values(self.row)
         return UNIT.get(
             info,
             self.row,
