@@ -146,6 +146,9 @@ PRESENT: dict[str, str] = {
     f"{BASE}.context_value": "the request's context",
     f"{BASE}.variable_values": "graphql-core's VariableValues",
     f"{BASE}.hide_suggestions": "passed to get_argument_values",
+    f"{BASE}.operation": "the operation, whose selections columns.unshown walks",
+    f"{BASE}.fragments": "its fragments by name, as FragmentDetails",
+    "graphql.execution.collect_fields.FragmentDetails": "a fragment's `definition` (columns.unshown)",
     f"{BASE}.middleware_manager": "middleware turns the plans off",
     "graphql.execution.middleware.MiddlewareManager.middlewares": "read by PlannedExecutor.__init__",
     # limits.py

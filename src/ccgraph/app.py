@@ -222,6 +222,7 @@ class GraphQLApp(GraphQL):
             write_gate=self.write_gate,
             principal=principal,
             request_id=request_id,
+            per_request=True,
         )
 
     async def on_ws_connect(self, context: Any) -> Any:

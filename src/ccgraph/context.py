@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,10 @@ class Context:
     request_id: str
     write_gate: AbstractAsyncContextManager[Any] = field(default_factory=contextlib.nullcontext)
     signed_in_as: int | None = None  # the user a `login` in this request signed in
+    # One HTTP request's own context, which runs one operation (not a WebSocket's, shared by
+    # its operations): only such a context reads rows without what its operation never shows.
+    per_request: bool = False
+    unread: Mapping[Any, frozenset[str]] = field(default_factory=dict)
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
@@ -101,5 +105,12 @@ class Context:
         if self._loaders is None:
             from ccgraph.loaders import Loaders
 
-            self._loaders = Loaders(self.db, batch=self.settings.dataloaders)
+            self._loaders = Loaders(self.db, batch=self.settings.dataloaders, unread=self.unread)
         return self._loaders
+
+    def leave_unread(self, unread: Mapping[Any, frozenset[str]]) -> None:
+        """Per model, the columns that no field of the operation about to run shows
+        (execution.columns): its loaders and pages read rows without them. Taken by a request's
+        own context before anything is read, else ignored (every column is read)."""
+        if self.per_request and self._loaders is None:
+            self.unread = unread

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
@@ -16,7 +16,7 @@ from strawberry.dataloader import DataLoader as StrawberryDataLoader
 
 from ccgraph.db import models as m
 from ccgraph.db.base import utcnow
-from ccgraph.db.records import MAPPED, fetch_records, key_in
+from ccgraph.db.records import MAPPED, columns, fetch_records, key_in
 from ccgraph.db.search import Column
 from ccgraph.services import webhooks
 from ccgraph.services.pagination import (
@@ -30,6 +30,7 @@ from ccgraph.services.pagination import (
 )
 from ccgraph.services.users import queries as users
 
+NOTHING: frozenset[str] = frozenset()
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -78,20 +79,27 @@ CountKey = tuple[int, str | None]
 # (`key_in`).
 # Nothing in them depends on the caller: loaders read by key, and what a caller may see is
 # decided above them (services.authority).
-_PAGE_STATEMENTS: dict[tuple[str, str, bool], ParentPages] = {}  # (loader, order, backwards)
+# They differ by the columns a request leaves unread (execution.columns), as many as the
+# distinct selections clients send: at most STATEMENTS_KEPT of each kind are kept.
+STATEMENTS_KEPT = 512
+_PAGE_STATEMENTS: dict[
+    tuple[str, str, bool, frozenset[str]], ParentPages
+] = {}  # (loader, order, backwards, unread)
 
 
-@functools.cache
-def _by_id_statement(model: Any) -> Select[Any]:
-    columns = [model] if model in MAPPED else model.__table__.c
-    return select(*columns).where(key_in(model.id, "ids"))
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _by_id_statement(model: Any, unread: frozenset[str]) -> Select[Any]:
+    shown = [model] if model in MAPPED else columns(model, unread)
+    return select(*shown).where(key_in(model.id, "ids"))
 
 
-@functools.cache
-def _linked_statement(owner: ColumnElement[int], target: ColumnElement[int], model: Any) -> Select[Any]:
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _linked_statement(
+    owner: ColumnElement[int], target: ColumnElement[int], model: Any, unread: frozenset[str]
+) -> Select[Any]:
     table: Table = owner.table
     return (
-        select(owner.label("link_owner"), *model.__table__.c)
+        select(owner.label("link_owner"), *columns(model, unread))
         .join(table, target == model.id)
         .where(key_in(owner, "ids"))
         .order_by(owner, model.name, model.id)
@@ -99,8 +107,13 @@ def _linked_statement(owner: ColumnElement[int], target: ColumnElement[int], mod
 
 
 class Loaders:
-    def __init__(self, db: Db, batch: bool = True) -> None:
+    def __init__(
+        self, db: Db, batch: bool = True, unread: Mapping[Any, frozenset[str]] | None = None
+    ) -> None:
+        """`unread`: per model, the columns its rows are read without (the request's
+        operation shows none of them: execution.columns)."""
         self._db = db
+        self._unread = unread or {}
         # batch=False is the benchmark's naive baseline: one statement per key.
         self._max_batch = None if batch else 1
         self.business_unit = self._by_id(m.BusinessUnit)
@@ -243,7 +256,7 @@ class Loaders:
         return DataLoader(load_fn=load, max_batch_size=self._max_batch)
 
     def _by_id(self, model: Any) -> DataLoader[int, Any]:
-        statement = _by_id_statement(model)
+        statement = _by_id_statement(model, self._unread.get(model, NOTHING))
 
         async def load(ids: list[int]) -> list[Any]:
             async with self._db() as session:
@@ -259,7 +272,7 @@ class Loaders:
     def _linked(
         self, owner: ColumnElement[int], target: ColumnElement[int], model: Any
     ) -> DataLoader[int, list[Any]]:
-        statement = _linked_statement(owner, target, model)
+        statement = _linked_statement(owner, target, model, self._unread.get(model, NOTHING))
 
         async def load(ids: list[int]) -> list[list[Any]]:
             async with self._db() as session:
@@ -289,18 +302,28 @@ class Loaders:
             for parent_id, args, search, order in keys:
                 by_args[(args, search, order)].append(parent_id)
             found: dict[Hashable, Page] = {}
+            unread = self._unread.get(entity, NOTHING)
             async with self._db() as session:
                 for (args, search, order), parent_ids in by_args.items():
                     ordering = orderings[order]
                     # the statement is kept unless it holds values: a search term, a cursor
                     kept = search is None and args.after is None and args.before is None
-                    key = (name, order, args.backwards)
+                    key = (name, order, args.backwards, unread)
                     statement = _PAGE_STATEMENTS.get(key) if kept else None
                     if statement is None:
                         statement = pages_by_parent(
-                            query(search), entity, parent, ordering, args, extras, entity not in MAPPED
+                            query(search),
+                            entity,
+                            parent,
+                            ordering,
+                            args,
+                            extras,
+                            entity not in MAPPED,
+                            unread,
                         )
                         if kept:
+                            if len(_PAGE_STATEMENTS) >= STATEMENTS_KEPT:
+                                _PAGE_STATEMENTS.pop(next(iter(_PAGE_STATEMENTS)))  # the oldest
                             _PAGE_STATEMENTS[key] = statement
                     result = await fetch_pages_by_parent(session, statement, parent_ids, ordering, args)
                     for parent_id, page in result.items():

@@ -14,7 +14,7 @@ import functools
 from collections import namedtuple
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, ColumnElement, Result, Select, any_, bindparam
+from sqlalchemy import ARRAY, Boolean, ColumnElement, Result, Select, any_, bindparam, null
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -36,6 +36,12 @@ def record_type(fields: tuple[str, ...]) -> Any:
 def records(result: Result[Any]) -> list[Any]:
     """The result's rows as records: the same values, read by position or by column name."""
     return list(map(record_type(tuple(result.keys()))._make, result.all()))
+
+
+def columns(model: Any, unread: frozenset[str] = frozenset()) -> list[ColumnElement[Any]]:
+    """The columns of `model`'s table, to read as records; those `unread` come as NULL under
+    their own names (the record keeps its shape; the database sends nothing for them)."""
+    return [null().label(c.name) if c.name in unread else c for c in model.__table__.c]
 
 
 def record_model(stmt: Select[Any]) -> Any | None:

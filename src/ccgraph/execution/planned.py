@@ -60,7 +60,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 
-from ccgraph.execution import direct
+from ccgraph.execution import columns, direct
 
 if TYPE_CHECKING:
     from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -123,6 +123,9 @@ class GuardedExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_guards: dict[str, Guard | None] = {}
+        context = self.context_value
+        if getattr(context, "per_request", False) is True:  # (see Context.leave_unread)
+            context.leave_unread(columns.unshown(self.schema, self.operation, self.fragments))
 
     def build_per_event_executor(self, payload: Any) -> Any:
         """A subscription's event runs in graphql-core's copy of the subscription's executor,

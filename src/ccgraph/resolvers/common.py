@@ -103,7 +103,7 @@ async def paged(
     given, reads the total (one number) instead of counting `stmt`'s rows."""
     ctx = info.context
     async with ctx.db() as session:
-        found = await pagination.fetch_page(session, stmt, ordering, page)
+        found = await pagination.fetch_page(session, stmt, ordering, page, ctx.unread)
     await prefetch(info, node, found.rows)
     counted: asyncio.Task[int] | None = None
 

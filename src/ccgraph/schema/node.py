@@ -5,15 +5,17 @@ node of another business unit reads as null unless the caller may see other unit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from graphql import GraphQLSchema
 from strawberry import UNSET, relay
 from strawberry.types import Info
 from strawberry.types.arguments import convert_argument
 
 from ccgraph.enums import Permission
+from ccgraph.execution.columns import SHOWS, Shows
 from ccgraph.schema.errors import forbidden
 from ccgraph.schema.permissions import RequiresPermission, signed_in_principal
 from ccgraph.services import authority
@@ -31,15 +33,27 @@ class NodeKind:
     convert: Callable[[Any], Any]
     business_unit_id: Callable[[Any], int]
     self_readable: bool = False
+    shows: Shows | None = None  # the columns only its fields show (execution.columns)
 
 
 NODE_KINDS: dict[str, NodeKind] = {}
 
 
-def node_type(model: Any, loader: str, business_unit_attr: str = "business_unit_id"):
+def node_type(
+    model: Any,
+    loader: str,
+    business_unit_attr: str = "business_unit_id",
+    shows: Mapping[str, Sequence[str]] | None = None,
+    unread: Sequence[str] = (),
+):
     """Class decorator: register a Strawberry node type (it must have `from_row`) for the rows
     of `model`, with the permission that guards reading them by `node(id:)` or any other field
-    (`authority.READ`). The type carries it as `@requiresPermission` in the SDL."""
+    (`authority.READ`). The type carries it as `@requiresPermission` in the SDL.
+
+    `shows`: the model's columns that only the type's fields show (GraphQL field name -> the
+    columns it reads), and `unread`, the columns nothing reads: a request whose operation
+    selects none of those fields leaves them unread (execution.columns). Only columns that
+    nothing else reads belong here, no key and nothing a rule decides on."""
     permission = authority.READ[model]
     self_readable = model is authority.SELF_READABLE
 
@@ -50,6 +64,11 @@ def node_type(model: Any, loader: str, business_unit_attr: str = "business_unit_
             convert=cls.from_row,  # type: ignore[attr-defined]
             business_unit_id=lambda row: getattr(row, business_unit_attr),
             self_readable=self_readable,
+            shows=(
+                Shows(model, {f: tuple(c) for f, c in (shows or {}).items()}, tuple(unread))
+                if shows or unread
+                else None
+            ),
         )
         definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
         directive = RequiresPermission(permissions=[permission], or_self=True if self_readable else UNSET)
@@ -57,6 +76,14 @@ def node_type(model: Any, loader: str, business_unit_attr: str = "business_unit_
         return cls
 
     return register
+
+
+def mark_shown_columns(schema: GraphQLSchema) -> None:
+    """Put on each node type what its fields show (`Shows`), where the executor reads it."""
+    for name, kind in NODE_KINDS.items():
+        if kind.shows is not None:
+            type_ = schema.type_map[name]
+            type_.extensions = {**type_.extensions, SHOWS: kind.shows}
 
 
 def decode_id(argument: str, value: relay.GlobalID | str, expected: str | None = None) -> tuple[str, int]:

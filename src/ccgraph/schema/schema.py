@@ -36,7 +36,7 @@ from ccgraph.resolvers import (
 from ccgraph.schema.descriptions import describe_arguments
 from ccgraph.schema.events import EVENT_TYPES
 from ccgraph.schema.extensions import ErrorPolicy, RequestLifecycle, coded
-from ccgraph.schema.node import NODE_KINDS, resolve_node, resolve_nodes
+from ccgraph.schema.node import NODE_KINDS, mark_shown_columns, resolve_node, resolve_nodes
 from ccgraph.schema.permissions import document_permissions, mark_read_permissions, signed_in
 from ccgraph.schema.users.types import User
 from ccgraph.services.pagination import MAX_PAGE_SIZE
@@ -167,6 +167,7 @@ def _build(settings: Settings) -> Schema:
         execution_context_class=PlannedExecutor if settings.planned_execution else GuardedExecutor,
     )
     mark_read_permissions(built._schema, NODE_KINDS)
+    mark_shown_columns(built._schema)
     # strawberry.Schema takes no description; graphql-core's schema carries it to introspection.
     built._schema.description = DESCRIPTION
     describe_arguments(built._schema)

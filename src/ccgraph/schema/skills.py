@@ -14,7 +14,14 @@ from strawberry.types import Info
 from ccgraph.db import models as m
 from ccgraph.db.models.skills import PROFICIENCY_LEAST, PROFICIENCY_MOST
 from ccgraph.execution.prefetch import Related, needs
-from ccgraph.schema.catalog.types import VERSION, WorkStream, business_unit_field, catalog_values
+from ccgraph.schema.catalog.types import (
+    DESCRIBED,
+    UNREAD,
+    VERSION,
+    WorkStream,
+    business_unit_field,
+    catalog_values,
+)
 from ccgraph.schema.descriptions import DESCRIPTION_TEXT, NAME_TEXT, UPDATED_AT, VALIDATE
 from ccgraph.schema.enums import ProficiencyOrder
 from ccgraph.schema.errors import UserError
@@ -35,7 +42,7 @@ WORK_STREAM = Related("work_stream", lambda skill: skill.work_stream_id)
 USERS = nested_pages("skill_users")
 
 
-@node_type(m.Skill, "skill")
+@node_type(m.Skill, "skill", shows=DESCRIBED, unread=UNREAD)
 @strawberry.type
 class Skill(relay.Node):
     id: relay.NodeID[int]

@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ccgraph.db.base import UtcDateTime
-from ccgraph.db.records import fetch_records, key_in, record_model
+from ccgraph.db.records import columns, fetch_records, key_in, record_model
 from ccgraph.db.search import Column
 from ccgraph.services.errors import InputError
 
@@ -204,13 +204,20 @@ def _strip(row: tuple[Any, ...], keys: int) -> Any:
     return shown[0] if len(shown) == 1 else tuple(shown)
 
 
-async def fetch_page(session: AsyncSession, stmt: Select[Any], ordering: Ordering, args: PageArgs) -> Page:
+async def fetch_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    ordering: Ordering,
+    args: PageArgs,
+    unread: Mapping[Any, frozenset[str]] | None = None,
+) -> Page:
     """One page of `stmt`'s rows. `stmt` selects what the page shows; sort keys are added. A
-    model selected whole comes as records (db.records), unless it is one read mapped."""
+    model selected whole comes as records (db.records), unless it is one read mapped, without
+    the columns `unread` names for it."""
     size = args.size()
     model = record_model(stmt)
     if model is not None:
-        stmt = stmt.with_only_columns(*model.__table__.c)
+        stmt = stmt.with_only_columns(*columns(model, (unread or {}).get(model, frozenset())))
     keys = [c.label(f"page_k{i}") for i, c in enumerate(ordering.columns)]
     stmt = _windowed(stmt, ordering, args).add_columns(*keys)
     stmt = stmt.order_by(*ordering.clauses(reverse=args.backwards)).limit(size + 1)
@@ -250,12 +257,14 @@ def pages_by_parent(
     args: PageArgs,
     extras: Sequence[Column] = (),
     as_rows: bool = False,
+    unread: frozenset[str] = frozenset(),
 ) -> ParentPages:
     """A page per parent in one statement: ROW_NUMBER() over each parent's rows.
 
     `stmt` selects `entity` (plus `extras`) joined to the parent column. The statement depends
     on `args` only by its cursors (`after`, `before`) and direction, not its size.
-    `as_rows` gives each entity as a plain row of its table's columns, not a mapped object."""
+    `as_rows` gives each entity as a plain row of its table's columns (but those `unread`),
+    not a mapped object."""
     assert args.number is None, "nested connections are paged by cursor only"
     stmt = _windowed(stmt, ordering, args).where(key_in(parent, "page_parents"))
     rank = func.row_number().over(partition_by=parent, order_by=ordering.clauses(args.backwards))
@@ -267,7 +276,7 @@ def pages_by_parent(
         rank.label("page_rank"),
         *[c.label(f"page_k{i}") for i, c in enumerate(ordering.columns)],
     ).subquery()
-    shown = list(entity.__table__.c) if as_rows else [entity]
+    shown = columns(entity, unread) if as_rows else [entity]
     outer = (
         select(
             *shown,

@@ -30,6 +30,12 @@ VERSION = "Send it back with an update; a stale one conflicts."
 UNIT = Related("business_unit", lambda named: named.business_unit_id)
 
 
+# What only a catalog object's own fields show, and what no field reads (execution.columns).
+SHOWN = {"version": ("version",), "updatedAt": ("updated_at",)}
+DESCRIBED = {**SHOWN, "description": ("description",)}
+UNREAD = ("created_at",)
+
+
 def catalog_values(row: Any) -> dict[str, Any]:
     """What every catalog object reads alike from its row."""
     return {
@@ -55,7 +61,7 @@ def business_unit_field() -> Any:
     )
 
 
-@node_type(m.Queue, "queue")
+@node_type(m.Queue, "queue", shows=DESCRIBED, unread=UNREAD)
 @strawberry.type(description="A queue: where contacts wait for an agent who serves it.")
 class Queue(relay.Node):
     id: relay.NodeID[int]
@@ -75,7 +81,7 @@ class Queue(relay.Node):
         )
 
 
-@node_type(m.WorkStream, "work_stream")
+@node_type(m.WorkStream, "work_stream", shows=SHOWN, unread=UNREAD)
 @strawberry.type(description="A work stream: the channel work arrives on.")
 class WorkStream(relay.Node):
     id: relay.NodeID[int]
@@ -95,7 +101,7 @@ class WorkStream(relay.Node):
         )
 
 
-@node_type(m.PresenceStatus, "presence_status")
+@node_type(m.PresenceStatus, "presence_status", shows=SHOWN, unread=UNREAD)
 @strawberry.type(description="A presence status; a custom one maps to a base status.")
 class PresenceStatus(relay.Node):
     id: relay.NodeID[int]
@@ -140,7 +146,7 @@ class PresenceStatusPayload:
     changes: list[FieldChange] = changes_field()
 
 
-@node_type(m.Team, "team")
+@node_type(m.Team, "team", shows={**DESCRIBED, "externalId": ("external_id",)}, unread=UNREAD)
 @strawberry.type(description="A team of users, as supervisors organise them.")
 class Team(relay.Node):
     id: relay.NodeID[int]
@@ -186,7 +192,7 @@ QUEUES = Related("profile_queues", lambda profile: profile.id, many=True)
 WORK_STREAMS = Related("profile_work_streams", lambda profile: profile.id, many=True)
 
 
-@node_type(m.UserProfile, "user_profile")
+@node_type(m.UserProfile, "user_profile", shows=DESCRIBED, unread=UNREAD)
 @strawberry.type(description="A template of routing properties that many users inherit.")
 class UserProfile(relay.Node):
     id: relay.NodeID[int]
@@ -249,7 +255,7 @@ class PasswordPolicy:
     )
 
 
-@node_type(m.SecurityProfile, "security_profile")
+@node_type(m.SecurityProfile, "security_profile", shows=DESCRIBED, unread=UNREAD)
 @strawberry.type(description="A named set of permissions and a password policy.")
 class SecurityProfile(relay.Node):
     id: relay.NodeID[int]

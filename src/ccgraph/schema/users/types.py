@@ -238,7 +238,56 @@ class EffectiveSettings:
         )
 
 
-@node_type(m.User, "user")
+# The columns of a user that only these fields show, and those no field reads: the
+# credentials, which only the sign-in and password services read, from a mapped user
+# (execution.columns). What a rule reads (ids, enabled, capacity...) is not listed.
+SHOWN = {
+    "firstName": ("first_name",),
+    "lastName": ("last_name",),
+    "fullName": ("first_name", "last_name"),
+    "email": ("email",),
+    "externalId": ("external_id",),
+    "timezone": ("timezone",),
+    "country": ("country",),
+    "city": ("city",),
+    "accessMode": ("access_mode",),
+    "mailbox": ("mailbox",),
+    "mfaEnabled": ("mfa_enabled",),
+    "mustChangePassword": ("must_change_password",),
+    "version": ("version",),
+    "createdAt": ("created_at",),
+    "updatedAt": ("updated_at",),
+    "organization": ("job_title", "department", "employee_id"),
+    "contact": ("main_phone", "mobile_phone", "home_phone"),
+    "address": (
+        "address_street1",
+        "address_street2",
+        "address_city",
+        "address_state",
+        "address_postal_code",
+        "address_country",
+    ),
+    "phone": ("phone_type", "desk_phone_number", "auto_accept_calls"),
+    "channelSettings": (
+        "refusal_timeouts",
+        "dialing_pattern",
+        "agent_voice_threshold",
+        "suppress_ringing",
+        "concurrent_chats",
+        "auto_parked_emails",
+        "request_contact",
+    ),
+    "omnichannel": ("osh_max_contacts", "osh_delivery_mode", "osh_total_contact_count"),
+    "wfoRecording": ("wfo_system_domain", "wfo_system_username", "wfo_phones"),
+    "wfmNotifications": ("wfm_notify_email", "wfm_notify_sms", "wfm_notify_in_app"),
+    "maxReleasePreview": ("max_release_preview",),
+    "crmUsername": ("crm_username",),
+    "customFields": tuple(f"custom_{slot}" for slot in range(1, 6)),
+}
+UNREAD = ("password_hash", "password_changed_at", "mfa_secret_encrypted", "mfa_last_step")
+
+
+@node_type(m.User, "user", shows=SHOWN, unread=UNREAD)
 @strawberry.type(description="An agent, supervisor or administrator.")
 class User(relay.Node):
     id: relay.NodeID[int]
