@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from ccgraph.config import Settings
 from ccgraph.db.base import utcnow
 from ccgraph.db.engine import begin_write
 from ccgraph.db.models import AccessKey, LoginAttempt, SecurityProfile, Session, User, user_security_profiles
+from ccgraph.db.records import fetch_records
 from ccgraph.enums import Permission
 from ccgraph.services import authority
 from ccgraph.services.errors import UserError
@@ -319,31 +320,31 @@ async def authenticate(
     raise refused("AUTHORIZATION_UNSUPPORTED")
 
 
+# A bearer token's session, its access key (a token issued to one) and its owner: read at
+# every request, so built once, the token's hash bound at execution.
+_TOKEN_OWNER = _with_owner(
+    select(
+        Session.id.label("pk"),
+        Session.last_seen_at,
+        Session.revoked_at,
+        Session.expires_at,
+        Session.scopes,
+        Session.access_key_id.label("key_pk"),
+        AccessKey.active.label("key_active"),
+        AccessKey.expires_at.label("key_expires_at"),
+        AccessKey.scopes.label("key_scopes"),
+        *_OWNER,
+    )
+    .select_from(Session)
+    .outerjoin(AccessKey, AccessKey.id == Session.access_key_id),
+    Session.user_id,
+).where(Session.token_hash == bindparam("token_hash"))
+
+
 async def principal_for_token(session: AsyncSession, token: str) -> Principal:
     """A bearer token's caller: a signed-in session, or a token issued to an access key."""
     now = utcnow()
-    key = AccessKey
-    rows = (
-        await session.execute(
-            _with_owner(
-                select(
-                    Session.id.label("pk"),
-                    Session.last_seen_at,
-                    Session.revoked_at,
-                    Session.expires_at,
-                    Session.scopes,
-                    Session.access_key_id.label("key_pk"),
-                    key.active.label("key_active"),
-                    key.expires_at.label("key_expires_at"),
-                    key.scopes.label("key_scopes"),
-                    *_OWNER,
-                )
-                .select_from(Session)
-                .outerjoin(key, key.id == Session.access_key_id),
-                Session.user_id,
-            ).where(Session.token_hash == token_hash(token))
-        )
-    ).all()
+    rows = await fetch_records(session, _TOKEN_OWNER, {"token_hash": token_hash(token)})
     first: Any = rows[0] if rows else None
     await _refuse_first(
         session,
