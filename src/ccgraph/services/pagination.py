@@ -148,10 +148,12 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass(slots=True)
 class Page:
-    """Rows of the page in order, with their sort keys (a cursor is made when asked for)."""
+    """Rows of the page in order, each with the row it was read as, whose sort keys end it (a
+    cursor is made from them when asked for)."""
 
     rows: list[Any]
-    keys: list[Sequence[Any]]
+    read: list[Sequence[Any]]
+    n_keys: int
     ordering: Ordering
     has_next_page: bool
     has_previous_page: bool
@@ -159,11 +161,11 @@ class Page:
     size: int = 0
 
     def cursor(self, index: int) -> str:
-        return self.ordering.cursor_for(self.keys[index])
+        return self.ordering.cursor_for(self.read[index][-self.n_keys :])
 
     def edge_cursor(self, index: int) -> str | None:
         """The cursor of the row at `index`; None on an empty page."""
-        return self.cursor(index) if self.keys else None
+        return self.cursor(index) if self.read else None
 
     def page_count(self, total: int) -> int:
         """How many pages of this one's size a list of `total` rows holds (0 when it is empty)."""
@@ -178,30 +180,27 @@ def _windowed(stmt: Select[Any], ordering: Ordering, args: PageArgs) -> Select[A
     return stmt
 
 
-def _page(rows: Sequence[tuple[Any, ...]], ordering: Ordering, args: PageArgs, size: int) -> Page:
-    """`rows` end with the sort keys; one more row than `size` means there is more."""
-    n = len(ordering.columns)
+def _page(rows: list[Any], read: list[Sequence[Any]], ordering: Ordering, args: PageArgs, size: int) -> Page:
+    """`rows[i]` as shown, read as `read[i]` (which ends with the sort keys); one more row than
+    `size` means there is more."""
     more = len(rows) > size
-    rows = list(rows[:size])
+    rows, read = rows[:size], read[:size]
     if args.backwards:
         rows.reverse()
+        read.reverse()
         has_next, has_previous = args.before is not None, more
     else:
         has_next, has_previous = more, args.after is not None or args.offset(size) > 0
     return Page(
-        rows=[_strip(r, n) for r in rows],
-        keys=[r[-n:] for r in rows],
+        rows=rows,
+        read=read,
+        n_keys=len(ordering.columns),
         ordering=ordering,
         has_next_page=has_next,
         has_previous_page=has_previous,
         number=args.number,
         size=size,
     )
-
-
-def _strip(row: tuple[Any, ...], keys: int) -> Any:
-    shown = row[:-keys]
-    return shown[0] if len(shown) == 1 else tuple(shown)
 
 
 async def fetch_page(
@@ -223,11 +222,12 @@ async def fetch_page(
     stmt = stmt.order_by(*ordering.clauses(reverse=args.backwards)).limit(size + 1)
     if args.number is not None:
         stmt = stmt.offset(args.offset(size))
-    if model is not None:  # the record keeps its sort keys too: read them off its end
-        rows = [(r, *r[-len(keys) :]) for r in await fetch_records(session, stmt)]
-    else:
-        rows = [tuple(r) for r in (await session.execute(stmt)).all()]
-    return _page(rows, ordering, args, size)
+    if model is not None:  # the record is shown as it is (its sort keys at its end)
+        records = await fetch_records(session, stmt)
+        return _page(records, records, ordering, args, size)
+    read = (await session.execute(stmt)).all()
+    shown = [r[0] if len(r) == len(keys) + 1 else tuple(r[: -len(keys)]) for r in read]
+    return _page(shown, list(read), ordering, args, size)
 
 
 async def count(session: AsyncSession, stmt: Select[Any]) -> int:
@@ -245,7 +245,6 @@ class ParentPages:
     statement: Select[Any]
     width: int  # the entity's columns (as_rows), or 1 (the mapped entity)
     extras: int
-    keys: int
     as_rows: bool
 
 
@@ -288,7 +287,7 @@ def pages_by_parent(
         .where(inner.c["page_rank"] <= bindparam("page_limit"))
         .order_by(inner.c["page_parent"], inner.c["page_rank"])
     )
-    return ParentPages(outer, len(shown), n_extras, n_keys, as_rows)
+    return ParentPages(outer, len(shown), n_extras, as_rows)
 
 
 async def fetch_pages_by_parent(
@@ -297,18 +296,25 @@ async def fetch_pages_by_parent(
     """Each parent's page (of `pages`, built for the same `ordering` and `args`): its entity
     rows, or `(entity, *extras)` tuples when extras are given."""
     size = args.size()
-    width, n_extras, n_keys = pages.width, pages.extras, pages.keys
+    width, n_extras = pages.width, pages.extras
     params = {"page_parents": list(parent_ids), "page_limit": size + 1}
     if pages.as_rows:
         rows = await fetch_records(session, pages.statement, params)
     else:
         rows = (await session.execute(pages.statement, params)).all()
-    grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    parent_at = width + n_extras
     for r in rows:
-        grouped[r[width + n_extras]].append(
-            (r if pages.as_rows else r[0], *r[width : width + n_extras], *r[-n_keys:])
-        )
-    return {pid: _page(grouped.get(pid, []), ordering, args, size) for pid in parent_ids}
+        grouped[r[parent_at]].append(r)
+    found = {}
+    for pid in parent_ids:
+        read = grouped.get(pid, [])
+        if n_extras:
+            shown = [(r if pages.as_rows else r[0], *r[width:parent_at]) for r in read]
+        else:
+            shown = read if pages.as_rows else [r[0] for r in read]
+        found[pid] = _page(shown, read, ordering, args, size)
+    return found
 
 
 async def count_by_parent(
