@@ -151,3 +151,17 @@ async def test_arguments_from_variables_are_prefetched_as_literals_are(app, db, 
     data = await admin_api.data(query, variables)
     assert any(u["skills"]["edges"] for u in data["users"]["nodes"])
     assert sum(deferred.values()) == 0, dict(deferred)
+
+
+def test_a_loaders_keys_go_to_postgresql_as_one_array():
+    """One statement for any number of keys: PostgreSQL gets them as one array parameter, and
+    SQLite's list is written out when the statement runs (db.records.key_in)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from ccgraph.db import models as m
+
+    statement = loaders._by_id_statement(m.Team, frozenset())
+    on_postgresql = str(statement.compile(dialect=postgresql.asyncpg.dialect()))
+    assert on_postgresql.endswith("WHERE teams.id = ANY ($1::BIGINT[])"), on_postgresql
+    on_sqlite = str(statement.compile(dialect=sqlite.dialect()))
+    assert on_sqlite.endswith("WHERE teams.id IN (__[POSTCOMPILE_ids])"), on_sqlite
