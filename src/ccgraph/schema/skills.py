@@ -20,7 +20,6 @@ from ccgraph.schema.catalog.types import (
     VERSION,
     WorkStream,
     business_unit_field,
-    catalog_values,
 )
 from ccgraph.schema.descriptions import DESCRIPTION_TEXT, NAME_TEXT, UPDATED_AT, VALIDATE
 from ccgraph.schema.enums import ProficiencyOrder
@@ -58,7 +57,11 @@ class Skill(relay.Node):
     @classmethod
     def from_row(cls, row: m.Skill) -> Skill:
         return cls(
-            **catalog_values(row),
+            business_unit_id=row.business_unit_id,
+            id=row.id,
+            name=row.name,
+            version=row.version,
+            updated_at=row.updated_at,
             description=row.description,
             active=row.active,
             work_stream_id=row.work_stream_id,

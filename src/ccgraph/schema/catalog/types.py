@@ -28,23 +28,17 @@ LazyBusinessUnit = Annotated["BusinessUnit", strawberry.lazy("ccgraph.schema.bus
 
 VERSION = "Send it back with an update; a stale one conflicts."
 UNIT = Related("business_unit", lambda named: named.business_unit_id)
+# A stored permission name -> (its place in the enum, its member).
+RANKED = {p.value: (i, p) for i, p in enumerate(PermissionValue)}
 
+
+# (Each from_row names its fields: a row is converted some 2,000 times a page, and a shared
+# dict of the common ones, splatted, costs half as much again.)
 
 # What only a catalog object's own fields show, and what no field reads (execution.columns).
 SHOWN = {"version": ("version",), "updatedAt": ("updated_at",)}
 DESCRIBED = {**SHOWN, "description": ("description",)}
 UNREAD = ("created_at",)
-
-
-def catalog_values(row: Any) -> dict[str, Any]:
-    """What every catalog object reads alike from its row."""
-    return {
-        "business_unit_id": row.business_unit_id,
-        "id": row.id,
-        "name": row.name,
-        "version": row.version,
-        "updated_at": row.updated_at,
-    }
 
 
 def business_unit_field() -> Any:
@@ -76,7 +70,11 @@ class Queue(relay.Node):
     @classmethod
     def from_row(cls, row: m.Queue) -> Queue:
         return cls(
-            **catalog_values(row),
+            business_unit_id=row.business_unit_id,
+            id=row.id,
+            name=row.name,
+            version=row.version,
+            updated_at=row.updated_at,
             description=row.description,
         )
 
@@ -96,7 +94,11 @@ class WorkStream(relay.Node):
     @classmethod
     def from_row(cls, row: m.WorkStream) -> WorkStream:
         return cls(
-            **catalog_values(row),
+            business_unit_id=row.business_unit_id,
+            id=row.id,
+            name=row.name,
+            version=row.version,
+            updated_at=row.updated_at,
             channel=row.channel,
         )
 
@@ -119,7 +121,11 @@ class PresenceStatus(relay.Node):
     @classmethod
     def from_row(cls, row: m.PresenceStatus) -> PresenceStatus:
         return cls(
-            **catalog_values(row),
+            business_unit_id=row.business_unit_id,
+            id=row.id,
+            name=row.name,
+            version=row.version,
+            updated_at=row.updated_at,
             base_status=row.base_status,
             is_custom=row.is_custom,
         )
@@ -162,7 +168,11 @@ class Team(relay.Node):
     @classmethod
     def from_row(cls, row: m.Team) -> Team:
         return cls(
-            **catalog_values(row),
+            business_unit_id=row.business_unit_id,
+            id=row.id,
+            name=row.name,
+            version=row.version,
+            updated_at=row.updated_at,
             description=row.description,
             external_id=row.external_id,
         )
@@ -214,7 +224,11 @@ class UserProfile(relay.Node):
     @classmethod
     def from_row(cls, row: m.UserProfile) -> UserProfile:
         return cls(
-            **catalog_values(row),
+            business_unit_id=row.business_unit_id,
+            id=row.id,
+            name=row.name,
+            version=row.version,
+            updated_at=row.updated_at,
             description=row.description,
             capacity=row.capacity,
             channel_concurrency=channel_values(row.channel_concurrency),
@@ -272,12 +286,14 @@ class SecurityProfile(relay.Node):
     @classmethod
     def from_row(cls, row: m.SecurityProfile) -> SecurityProfile:
         return cls(
-            **catalog_values(row),
+            business_unit_id=row.business_unit_id,
+            id=row.id,
+            name=row.name,
+            version=row.version,
+            updated_at=row.updated_at,
             description=row.description,
-            permissions=sorted(
-                (PermissionValue(p) for p in row.permissions if p in PermissionValue.__members__),
-                key=list(PermissionValue).index,
-            ),
+            # in the enum's order; a stored name the enum no longer has is left out
+            permissions=[p for _, p in sorted(RANKED[p] for p in row.permissions if p in RANKED)],
             password_policy=PasswordPolicy(
                 min_length=row.password_min_length,
                 require_uppercase=row.password_require_uppercase,

@@ -46,7 +46,7 @@ from ccgraph.schema.skills import ProficiencyConnection, Skill
 from ccgraph.schema.users.connections import users_field
 from ccgraph.schema.users.inputs import PROFICIENCY
 from ccgraph.services.pagination import PageArgs
-from ccgraph.services.users.effective_settings import RoutingInputs, effective_settings, routable_skills
+from ccgraph.services.users.effective_settings import override, routable_skills, union
 from ccgraph.services.users.fields import applies
 
 # The relations of a user, each read through its loader (see execution/prefetch.py).
@@ -596,32 +596,30 @@ def _effective(
     user_streams: Any,
     profile_streams: Any,
 ) -> EffectiveSettings:
-    settings = effective_settings(
-        RoutingInputs(
-            user_capacity=row.capacity,
-            profile_capacity=profile.capacity if profile else None,
-            user_default_presence=user_presence,
-            profile_default_presence=profile_presence,
-            user_queues=user_queues,
-            profile_queues=profile_queues,
-            user_work_streams=user_streams,
-            profile_work_streams=profile_streams,
-        )
-    )
-    presence = settings.default_presence
+    """The service's rules (override, union), each result built as the API's type directly."""
     return EffectiveSettings(
-        capacity=EffectiveCapacity(value=settings.capacity.value, source=settings.capacity.source),
-        default_presence=EffectivePresence(
-            value=PresenceStatus.from_row(presence.value) if presence.value else None,
-            source=presence.source,
-        ),
-        queues=[EffectiveQueue(value=Queue.from_row(q.value), source=q.source) for q in settings.queues],
-        work_streams=[
-            EffectiveWorkStream(value=WorkStream.from_row(w.value), source=w.source)
-            for w in settings.work_streams
-        ],
+        capacity=override(row.capacity, profile.capacity if profile else None, _capacity),
+        default_presence=override(user_presence, profile_presence, _presence),
+        queues=union(user_queues, profile_queues, _queue),
+        work_streams=union(user_streams, profile_streams, _work_stream),
         row=row,
     )
+
+
+def _capacity(value: int | None, source: Any) -> EffectiveCapacity:
+    return EffectiveCapacity(value=value, source=source)
+
+
+def _presence(row: Any, source: Any) -> EffectivePresence:
+    return EffectivePresence(value=PresenceStatus.from_row(row) if row else None, source=source)
+
+
+def _queue(row: Any, source: Any) -> EffectiveQueue:
+    return EffectiveQueue(value=Queue.from_row(row), source=source)
+
+
+def _work_stream(row: Any, source: Any) -> EffectiveWorkStream:
+    return EffectiveWorkStream(value=WorkStream.from_row(row), source=source)
 
 
 @strawberry.type(description=payload_description("user"))

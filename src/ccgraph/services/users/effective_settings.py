@@ -4,7 +4,7 @@ queues are the union of the user's and the profile's. Each value says where it c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -17,6 +17,7 @@ class HasId(Protocol):
 
 T = TypeVar("T")
 R = TypeVar("R", bound=HasId)
+S = TypeVar("S")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +62,10 @@ class EffectiveSettings(Generic[R]):
 
 def effective_settings(inputs: RoutingInputs[R]) -> EffectiveSettings[R]:
     return EffectiveSettings(
-        capacity=_override(inputs.user_capacity, inputs.profile_capacity),
-        default_presence=_override(inputs.user_default_presence, inputs.profile_default_presence),
-        queues=_union(inputs.user_queues, inputs.profile_queues),
-        work_streams=_union(inputs.user_work_streams, inputs.profile_work_streams),
+        capacity=override(inputs.user_capacity, inputs.profile_capacity, Sourced),
+        default_presence=override(inputs.user_default_presence, inputs.profile_default_presence, Sourced),
+        queues=union(inputs.user_queues, inputs.profile_queues, Member),
+        work_streams=union(inputs.user_work_streams, inputs.profile_work_streams, Member),
         skills=routable_skills(inputs.user_skills),
     )
 
@@ -76,19 +77,26 @@ def routable_skills(skills: Iterable[tuple[Any, int]]) -> list[Member[tuple[Any,
     return [Member(pair, SettingSource.USER) for pair in active]
 
 
-def _override(user_value: T | None, profile_value: T | None) -> Sourced[T]:
+# The two rules build each result with `make(value, source)`: the service's own Sourced and
+# Member, or a caller's type directly (the API's, for a page of users: no object in between).
+
+
+def override(user_value: T | None, profile_value: T | None, make: Callable[[Any, Any], S]) -> S:
+    """The user's value, else the profile's, else none (no source)."""
     if user_value is not None:
-        return Sourced(user_value, SettingSource.USER)
+        return make(user_value, SettingSource.USER)
     if profile_value is not None:
-        return Sourced(profile_value, SettingSource.PROFILE)
-    return Sourced(None, None)
+        return make(profile_value, SettingSource.PROFILE)
+    return make(None, None)
 
 
-def _union(user_values: Iterable[R], profile_values: Iterable[R]) -> list[Member[R]]:
-    merged: dict[int, Member[R]] = {v.id: Member(v, SettingSource.USER) for v in user_values}
+def union(
+    user_values: Iterable[R], profile_values: Iterable[R], make: Callable[[R, SettingSource], S]
+) -> list[S]:
+    """The user's items, then the profile's others; an item on both sides (by id) is BOTH."""
+    USER, PROFILE, BOTH = SettingSource.USER, SettingSource.PROFILE, SettingSource.BOTH
+    merged: dict[int, tuple[R, SettingSource]] = {v.id: (v, USER) for v in user_values}
     for value in profile_values:
         seen = merged.get(value.id)
-        merged[value.id] = (
-            Member(seen.value, SettingSource.BOTH) if seen else Member(value, SettingSource.PROFILE)
-        )
-    return list(merged.values())
+        merged[value.id] = (seen[0], BOTH) if seen is not None else (value, PROFILE)
+    return [make(value, source) for value, source in merged.values()]
