@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import dataclasses
+import functools
 import importlib
 import inspect
 from collections.abc import Callable
@@ -42,7 +43,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
-from ccgraph.execution.planned import GuardedExecutor, PlannedExecutor
+from ccgraph.execution.planned import GuardedExecutor, LazyInfo, PlannedExecutor
 
 EXECUTION = Path(__file__).parent.parent / "src" / "ccgraph" / "execution"
 SOURCES = ("planned.py", "limits.py", "prefetch.py")
@@ -96,6 +97,8 @@ SIGNATURES: dict[str, str] = {
     "strawberry.schema.schema_converter.get_arguments": "*, field, source, info, kwargs, config, scalar_registry",
     "strawberry.types.arguments.convert_arguments": "value, arguments, scalar_registry, config, info=",
     "strawberry.types.field.StrawberryField.get_result": "self, source, info, args, kwargs",
+    # planned.LazyInfo replaces it (and `context`); test_lazy_info_answers_as_strawberrys_info
+    "strawberry.types.Info.__init__": "self, _raw_info, _field",
     "strawberry.schema.name_converter.NameConverter.get_graphql_name": "self, obj",
     # The loaders' cache, read by prefetch.py.
     "strawberry.dataloader.DataLoader.clear": "self, key",  # prefetch.DataLoader's overrides
@@ -140,6 +143,7 @@ PRESENT: dict[str, str] = {
     "strawberry.types.base.StrawberryObjectDefinition.fields": "read by prefetch.declared",
     "strawberry.types.base.StrawberryObjectDefinition.name": "read by prefetch.wanted",
     "strawberry.types.field.StrawberryField": "a field's definition",
+    "strawberry.types.Info.context": "a property planned.LazyInfo answers without the resolve info",
     "strawberry.types.fields.resolver.StrawberryResolver": "a field's resolver",
     # The executor's state planned.py reads through `self`.
     f"{BASE}.schema": "the GraphQLSchema",
@@ -582,6 +586,24 @@ def test_the_info_strawberry_gives_a_resolver_wraps_graphql_cores_with_plain_var
     assert read <= set(raw._fields), f"{type(raw)}: {raw._fields} ({INSTALLED}). {UPGRADING}"
     # Strawberry passes the coerced values, a plain dict, not graphql-core's VariableValues
     assert raw.variable_values == {"x": True}, f"{raw.variable_values!r} ({INSTALLED}). {UPGRADING}"
+
+
+def test_lazy_info_answers_as_strawberrys_info() -> None:
+    """The planned executor gives a resolver a LazyInfo, which builds the resolve info only when
+    something other than `context` is read: every property of Strawberry's Info (found on the
+    class, not listed here) must answer as it does on an Info built eagerly from the same."""
+    SEEN.clear()
+    context = object()
+    result = SCHEMA.execute_sync("{ item { name } }", context_value=context)
+    assert result.errors is None
+    info = SEEN[0]
+    assert type(info) is LazyInfo
+    assert info.context is context and "_raw_info" not in vars(info)  # not built for the context
+    eager = strawberry.Info(_raw_info=info._raw_info, _field=info._field)
+    names = [n for n, v in vars(strawberry.Info).items() if isinstance(v, property | functools.cached_property)]
+    assert {"context", "path", "selected_fields", "variable_values"} <= set(names)
+    for name in names:
+        assert getattr(info, name) == getattr(eager, name), name
 
 
 def test_get_argument_values_reads_only_the_coerced_values_of_the_operations_variables() -> None:

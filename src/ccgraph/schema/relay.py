@@ -202,7 +202,9 @@ def paginated(resolver: Callable[..., Any], numbered: bool = False) -> Callable[
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             return resolver(*args, **take_page(kwargs))
 
-    wrapper.__dict__.update(__signature__=signature, receives=take_page)  # `receives`: for the prefetch
+    # `receives` and `resolver`: how the arguments reach `resolver` (for the prefetch, and the
+    # planned executor, which keeps them reshaped and calls `resolver` itself)
+    wrapper.__dict__.update(__signature__=signature, receives=take_page, resolver=resolver)
     return wrapper
 
 
