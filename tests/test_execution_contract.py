@@ -600,7 +600,9 @@ def test_lazy_info_answers_as_strawberrys_info() -> None:
     assert type(info) is LazyInfo
     assert info.context is context and "_raw_info" not in vars(info)  # not built for the context
     eager = strawberry.Info(_raw_info=info._raw_info, _field=info._field)
-    names = [n for n, v in vars(strawberry.Info).items() if isinstance(v, property | functools.cached_property)]
+    names = [
+        n for n, v in vars(strawberry.Info).items() if isinstance(v, property | functools.cached_property)
+    ]
     assert {"context", "path", "selected_fields", "variable_values"} <= set(names)
     for name in names:
         assert getattr(info, name) == getattr(eager, name), name
