@@ -165,3 +165,70 @@ def test_a_loaders_keys_go_to_postgresql_as_one_array():
     assert on_postgresql.endswith("WHERE teams.id = ANY ($1::BIGINT[])"), on_postgresql
     on_sqlite = str(statement.compile(dialect=sqlite.dialect()))
     assert on_sqlite.endswith("WHERE teams.id IN (__[POSTCOMPILE_ids])"), on_sqlite
+
+
+def _orders(field: Any) -> list[str]:
+    """Every `orderBy` a connection field takes (each field, each direction), or none."""
+    given = field.args.get("orderBy")
+    if given is None:
+        return [""]
+    order = get_named_type(given.type)
+    kinds = [get_named_type(order.fields[name].type) for name in ("field", "direction")]
+    return [
+        f", orderBy: {{field: {by}, direction: {way}}}" for by in kinds[0].values for way in kinds[1].values
+    ]
+
+
+def nested_connections(schema: GraphQLSchema) -> list[tuple[str, str, str, str]]:
+    """(root connection, its node type, a connection field of those nodes, an orderBy)."""
+    found = []
+    for root, node in pages(schema).items():
+        for name, field in node.fields.items():
+            named = get_named_type(field.type)
+            if is_object_type(named) and named.name.endswith("Connection") and "after" in field.args:
+                found += [(root, node.name, name, order) for order in _orders(field)]
+    return found
+
+
+WALK = """query($id: ID!, $after: String, $before: String) { node(id: $id) { ... on %s {
+  forward: %s(first: 2, after: $after%s) { edges { cursor } pageInfo { hasNextPage endCursor } }
+  backward: %s(last: 2, before: $before%s) { edges { cursor } pageInfo { hasPreviousPage startCursor } }
+} } }"""
+
+
+async def test_every_nested_connection_pages_by_cursor_in_every_order(db, admin_api):
+    """A nested page's cursors are made from its rows' sort keys, wherever the statement reads
+    them: walked two at a time forwards and backwards, every connection under every node type
+    gives the list it gives whole, in every order."""
+    await f.organisation(db, 25)
+    walked = set()
+    for root, type_name, name, order in nested_connections(SCHEMA._schema):
+        whole = await admin_api.data(
+            f"{{ {root}(first: 50) {{ nodes {{ id {name}(first: 100{order}) {{ edges {{ cursor }} }} }} }} }}"
+        )
+        parent = max(whole[root]["nodes"], key=lambda n: len(n[name]["edges"]))
+        expected = [e["cursor"] for e in parent[name]["edges"]]
+        if len(expected) < 3:
+            continue
+        forward, after = [], None
+        while True:
+            page = await admin_api.data(
+                WALK % (type_name, name, order, name, order), {"id": parent["id"], "after": after}
+            )
+            forward += [e["cursor"] for e in page["node"]["forward"]["edges"]]
+            if not page["node"]["forward"]["pageInfo"]["hasNextPage"]:
+                break
+            after = page["node"]["forward"]["pageInfo"]["endCursor"]
+        backward, before = [], None
+        while True:
+            page = await admin_api.data(
+                WALK % (type_name, name, order, name, order), {"id": parent["id"], "before": before}
+            )
+            backward = [e["cursor"] for e in page["node"]["backward"]["edges"]] + backward
+            if not page["node"]["backward"]["pageInfo"]["hasPreviousPage"]:
+                break
+            before = page["node"]["backward"]["pageInfo"]["startCursor"]
+        assert forward == expected == backward, (root, name, order)
+        walked.add((type_name, name, bool(order)))
+    # generated, not empty: the skills of a user and the users of a skill, by every order
+    assert {("User", "skills", True), ("Skill", "users", True), ("Team", "users", False)} <= walked

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import Column as SqlColumn
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -148,12 +149,12 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass(slots=True)
 class Page:
-    """Rows of the page in order, each with the row it was read as, whose sort keys end it (a
-    cursor is made from them when asked for)."""
+    """Rows of the page in order, each with the row it was read as, which holds its sort keys
+    at the positions `keys` (a cursor is made from them when asked for)."""
 
     rows: list[Any]
     read: list[Sequence[Any]]
-    n_keys: int
+    keys: tuple[int, ...]
     ordering: Ordering
     has_next_page: bool
     has_previous_page: bool
@@ -161,7 +162,8 @@ class Page:
     size: int = 0
 
     def cursor(self, index: int) -> str:
-        return self.ordering.cursor_for(self.read[index][-self.n_keys :])
+        row = self.read[index]
+        return self.ordering.cursor_for([row[i] for i in self.keys])
 
     def edge_cursor(self, index: int) -> str | None:
         """The cursor of the row at `index`; None on an empty page."""
@@ -180,9 +182,16 @@ def _windowed(stmt: Select[Any], ordering: Ordering, args: PageArgs) -> Select[A
     return stmt
 
 
-def _page(rows: list[Any], read: list[Sequence[Any]], ordering: Ordering, args: PageArgs, size: int) -> Page:
-    """`rows[i]` as shown, read as `read[i]` (which ends with the sort keys); one more row than
-    `size` means there is more."""
+def _page(
+    rows: list[Any],
+    read: list[Sequence[Any]],
+    ordering: Ordering,
+    args: PageArgs,
+    size: int,
+    keys: tuple[int, ...] | None = None,
+) -> Page:
+    """`rows[i]` as shown, read as `read[i]`, which holds the sort keys at the positions `keys`
+    (by default, they end it); one more row than `size` means there is more."""
     more = len(rows) > size
     rows, read = rows[:size], read[:size]
     if args.backwards:
@@ -194,7 +203,7 @@ def _page(rows: list[Any], read: list[Sequence[Any]], ordering: Ordering, args: 
     return Page(
         rows=rows,
         read=read,
-        n_keys=len(ordering.columns),
+        keys=keys if keys is not None else tuple(range(-len(ordering.columns), 0)),
         ordering=ordering,
         has_next_page=has_next,
         has_previous_page=has_previous,
@@ -246,6 +255,7 @@ class ParentPages:
     width: int  # the entity's columns (as_rows), or 1 (the mapped entity)
     extras: int
     as_rows: bool
+    keys: tuple[int, ...]  # where a row holds its sort keys
 
 
 def pages_by_parent(
@@ -263,31 +273,39 @@ def pages_by_parent(
     `stmt` selects `entity` (plus `extras`) joined to the parent column. The statement depends
     on `args` only by its cursors (`after`, `before`) and direction, not its size.
     `as_rows` gives each entity as a plain row of its table's columns (but those `unread`),
-    not a mapped object."""
+    not a mapped object. A sort key that is a column the row shows is read there, not twice
+    (for skills by name: 1,224 names fewer a page)."""
     assert args.number is None, "nested connections are paged by cursor only"
     stmt = _windowed(stmt, ordering, args).where(key_in(parent, "page_parents"))
     rank = func.row_number().over(partition_by=parent, order_by=ordering.clauses(args.backwards))
-    n_keys, n_extras = len(ordering.columns), len(extras)
+    n_extras = len(extras)
+    shown = columns(entity, unread) if as_rows else [entity]
+    at = {c.name: i for i, c in enumerate(shown) if isinstance(c, SqlColumn) and c.table is entity.__table__}
+    shown_at = [
+        at.get(c.name) if getattr(c, "table", None) is entity.__table__ else None for c in ordering.columns
+    ]
+    added = [i for i, position in enumerate(shown_at) if position is None]  # read from the page
     inner = stmt.with_only_columns(
         entity.id.label("page_id"),
         *[e.label(f"page_x{i}") for i, e in enumerate(extras)],
         parent.label("page_parent"),
         rank.label("page_rank"),
-        *[c.label(f"page_k{i}") for i, c in enumerate(ordering.columns)],
+        *[ordering.columns[i].label(f"page_k{i}") for i in added],
     ).subquery()
-    shown = columns(entity, unread) if as_rows else [entity]
     outer = (
         select(
             *shown,
             *[inner.c[f"page_x{i}"] for i in range(n_extras)],
             inner.c["page_parent"],
-            *[inner.c[f"page_k{i}"] for i in range(n_keys)],
+            *[inner.c[f"page_k{i}"] for i in added],
         )
         .join(inner, entity.id == inner.c["page_id"])
         .where(inner.c["page_rank"] <= bindparam("page_limit"))
         .order_by(inner.c["page_parent"], inner.c["page_rank"])
     )
-    return ParentPages(outer, len(shown), n_extras, as_rows)
+    after = len(shown) + n_extras + 1  # the first added key
+    keys = tuple(p if p is not None else after + added.index(i) for i, p in enumerate(shown_at))
+    return ParentPages(outer, len(shown), n_extras, as_rows, keys)
 
 
 async def fetch_pages_by_parent(
@@ -313,7 +331,7 @@ async def fetch_pages_by_parent(
             shown = [(r if pages.as_rows else r[0], *r[width:parent_at]) for r in read]
         else:
             shown = read if pages.as_rows else [r[0] for r in read]
-        found[pid] = _page(shown, read, ordering, args, size)
+        found[pid] = _page(shown, read, ordering, args, size, pages.keys)
     return found
 
 
