@@ -89,7 +89,7 @@ _PAGE_STATEMENTS: dict[
 
 @functools.lru_cache(maxsize=STATEMENTS_KEPT)
 def _by_id_statement(model: Any, unread: frozenset[str]) -> Select[Any]:
-    shown = [model] if model in MAPPED else columns(model, unread)
+    shown = (model,) if model in MAPPED else columns(model, unread)
     return select(*shown).where(key_in(model.id, "ids"))
 
 

@@ -246,7 +246,9 @@ async def _fill(loader: DataLoader[Any, Any], keys: list[Any]) -> None:
 
 async def prefetch(info: Info, node_type: type, rows: Sequence[Any]) -> None:
     """Load what the page's nodes will be asked for, for all of them at once: in waves, as a
-    relation `via` another can be keyed only once the other is loaded."""
+    relation `via` another can be keyed only once the other is loaded. A wave's loads run one
+    after the other: they share the request's one session, which takes one at a time anyway,
+    and a task each would only add its scheduling."""
     if not rows or not info.context.settings.dataloaders:
         return
     waiting = wanted(info, node_type)
@@ -267,8 +269,9 @@ async def prefetch(info: Info, node_type: type, rows: Sequence[Any]) -> None:
             loader = getattr(info.context.loaders, name)
             fresh = [k for k in found if peek(loader, k) is MISSING]
             if fresh:
-                loads.append(_fill(loader, fresh))
+                loads.append((loader, fresh))
         if not loads and len(later) == len(waiting):
             return
-        await asyncio.gather(*loads)
+        for loader, fresh in loads:
+            await _fill(loader, fresh)
         waiting = later

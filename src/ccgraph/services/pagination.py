@@ -279,7 +279,7 @@ def pages_by_parent(
     stmt = _windowed(stmt, ordering, args).where(key_in(parent, "page_parents"))
     rank = func.row_number().over(partition_by=parent, order_by=ordering.clauses(args.backwards))
     n_extras = len(extras)
-    shown = columns(entity, unread) if as_rows else [entity]
+    shown = columns(entity, unread) if as_rows else (entity,)
     at = {c.name: i for i, c in enumerate(shown) if isinstance(c, SqlColumn) and c.table is entity.__table__}
     shown_at = [
         at.get(c.name) if getattr(c, "table", None) is entity.__table__ else None for c in ordering.columns
