@@ -8,8 +8,9 @@ generated organisation (5,000 users, 50 profiles, 200 queues, 500 skills, 5-20 s
 
 All four serve at once. Latency p50/p99/min at concurrency 1 is measured in rounds, one request
 to each server in turn, so that a slow spell of the machine touches every variant alike; then
-throughput at concurrency 16, one server at a time; SQL statements per request (ccgraph,
-counted in process). Prints a table and writes bench/results.json.
+throughput at concurrency 16 in three rounds, each server on its own for a third of the time
+in every round; then ccgraph and limit with two workers each, alike; SQL statements per request
+(ccgraph, counted in process). Prints a table and writes bench/results.json.
 SQLite by default; CCGRAPH_BENCH_DATABASE_URL for PostgreSQL.
 Run: `make bench` or `python bench/hot_path.py [--users 5000] [--requests 100] [--seconds 15]
 [--baseline OTHER/src]`."""
@@ -40,6 +41,7 @@ from ccgraph.db.migrate import upgrade
 
 HERE = Path(__file__).parent
 PAGE = 100
+ROUNDS = 3  # throughput rounds (see `throughputs`)
 
 
 def caller(client: httpx.AsyncClient, url: str, body: dict | None, headers: dict):
@@ -89,17 +91,33 @@ async def latency(targets: dict[str, tuple], headers: dict, requests: int) -> di
     return results
 
 
-async def throughput(target: tuple, headers: dict, seconds: float) -> tuple[float, int, int]:
-    """Requests a second at concurrency 16, a new connection for every request (as clients
-    behind a load balancer that does not keep them); how many failed, and how many were served."""
+async def throughput(target: tuple, headers: dict, seconds: float) -> tuple[int, int, float]:
+    """Requests served and failed at concurrency 16 in `seconds`, and the time taken; a new
+    connection for every request (as clients behind a load balancer that does not keep them)."""
     url, body = target
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         call = caller(client, url, body, headers)
         started = time.perf_counter()
         counts = await asyncio.gather(*(worker(call, started + seconds) for _ in range(16)))
-    rate = round(sum(d for d, _ in counts) / (time.perf_counter() - started), 1)
-    return rate, sum(f for _, f in counts), sum(d for d, _ in counts)
+    return sum(d for d, _ in counts), sum(f for _, f in counts), time.perf_counter() - started
+
+
+def throughputs(targets: dict[str, tuple], headers: dict, seconds: float) -> dict[str, dict]:
+    """Each server's requests a second at concurrency 16, measured in ROUNDS rounds of
+    `seconds / ROUNDS` each, one server after another in every round, so that a slow spell
+    of the machine touches every server alike (as `latency` does): the ratios between
+    servers are of the same minutes. Also how many failed, and how many were served."""
+    totals = {name: [0, 0, 0.0] for name in targets}
+    for _ in range(ROUNDS):
+        for name, target in targets.items():
+            done, failed, took = asyncio.run(throughput(target, headers, seconds / ROUNDS))
+            total = totals[name]
+            total[0], total[1], total[2] = total[0] + done, total[1] + failed, total[2] + took
+    return {
+        name: {"rate": round(done / took, 1), "failed": failed, "done": done}
+        for name, (done, failed, took) in totals.items()
+    }
 
 
 async def same_answer(targets: dict[str, tuple], headers: dict) -> bool:
@@ -250,21 +268,25 @@ def run_variants(args: argparse.Namespace, tmp: str, url: str, schema: str, sett
         try:
             results = asyncio.run(latency(targets, headers, args.requests))
             served = dict.fromkeys(targets, args.requests + 3)
-            for name, target in targets.items():
-                rate, failed, done = asyncio.run(throughput(target, headers, args.seconds))
-                results[name] |= {"throughput_rps": rate, "failed_at_16": failed}
-                served[name] += done
+            for name, measured in throughputs(targets, headers, args.seconds).items():
+                results[name] |= {"throughput_rps": measured["rate"], "failed_at_16": measured["failed"]}
+                served[name] += measured["done"]
             agree = asyncio.run(same_answer(targets, headers))
             for name in ("ccgraph", "limit"):  # memory once the server has served 1,000 pages
                 asyncio.run(top_up(targets[name], headers, max(0, 1000 - served[name])))
                 results[name]["rss_mb_after_1000_pages"] = rss_mb(pids[name].pid)
-            for name in ("ccgraph", "limit"):  # two workers, each server on its own
-                cmd, extra, path, payload = variants[name]
-                process, target = serve(name, cmd, extra, path, payload, workers=2)
-                rate, failed, _ = asyncio.run(throughput(target, headers, args.seconds))
-                results[name] |= {"throughput_rps_2_workers": rate, "failed_at_16_2_workers": failed}
+            two = {}  # two workers each, served once the one-worker servers are done
+            for process, _ in processes:
                 process.terminate()
                 process.wait(timeout=30)
+            for name in ("ccgraph", "limit"):
+                cmd, extra, path, payload = variants[name]
+                _, two[name] = serve(name, cmd, extra, path, payload, workers=2)
+            for name, measured in throughputs(two, headers, args.seconds).items():
+                results[name] |= {
+                    "throughput_rps_2_workers": measured["rate"],
+                    "failed_at_16_2_workers": measured["failed"],
+                }
         except AssertionError:
             for _, log in processes:
                 print(log.read_text()[-4000:], file=sys.stderr)  # what the servers said
