@@ -106,7 +106,49 @@ def _linked_statement(
     )
 
 
+def _loader(build: Callable[[Loaders], DataLoader[Any, Any]]) -> Any:
+    """A loader of `Loaders`, built by `build` when the request first asks for it."""
+    return functools.cached_property(build)
+
+
+def _paged_loaders(
+    name: str,
+    query: Callable[[str | None], Select[Any]],
+    entity: Any,
+    parent: Column,
+    orderings: dict[str, Ordering],
+    extras: Sequence[Column] = (),
+) -> tuple[Any, Any]:
+    """The loaders of pages of `entity` under parents (`Loaders._pages`), and of their totals."""
+    return (
+        _loader(lambda self: self._pages(name, query, entity, parent, orderings, extras)),
+        _loader(lambda self: self._counts(query, parent)),
+    )
+
+
+def _users_under(
+    name: str,
+    parent: Column,
+    join: tuple[Any, Any] | None = None,
+    orderings: dict[str, Ordering] | None = None,
+    extras: Sequence[Column] = (),
+) -> tuple[Any, Any]:
+    """Pages of users under a parent (a manager, a profile, a team, a skill...)."""
+    base = select(m.User) if join is None else select(m.User).join(*join)
+    return _paged_loaders(
+        name,
+        lambda search: users.search_users(base, search),
+        m.User,
+        parent,
+        orderings or {users.DEFAULT_ORDER: users.USER_ORDER},
+        extras,
+    )
+
+
 class Loaders:
+    """A request's loaders, each built when the request first asks for it (a page asks for
+    some ten of the thirty)."""
+
     def __init__(
         self, db: Db, batch: bool = True, unread: Mapping[Any, frozenset[str]] | None = None
     ) -> None:
@@ -116,78 +158,95 @@ class Loaders:
         self._unread = unread or {}
         # batch=False is the benchmark's naive baseline: one statement per key.
         self._max_batch = None if batch else 1
-        self.business_unit = self._by_id(m.BusinessUnit)
-        self.user = self._by_id(m.User)
-        self.team = self._by_id(m.Team)
-        self.user_profile = self._by_id(m.UserProfile)
-        self.presence_status = self._by_id(m.PresenceStatus)
-        self.queue = self._by_id(m.Queue)
-        self.work_stream = self._by_id(m.WorkStream)
-        self.skill = self._by_id(m.Skill)
-        self.security_profile = self._by_id(m.SecurityProfile)
-        self.audit_event = self._by_id(m.AuditEvent)
-        self.webhook = self._by_id(m.Webhook)
 
-        self.user_queues = self._linked(m.user_queues.c.user_id, m.user_queues.c.queue_id, m.Queue)
-        self.user_work_streams = self._linked(
+    # -- by id
+    business_unit = _loader(lambda self: self._by_id(m.BusinessUnit))
+    user = _loader(lambda self: self._by_id(m.User))
+    team = _loader(lambda self: self._by_id(m.Team))
+    user_profile = _loader(lambda self: self._by_id(m.UserProfile))
+    presence_status = _loader(lambda self: self._by_id(m.PresenceStatus))
+    queue = _loader(lambda self: self._by_id(m.Queue))
+    work_stream = _loader(lambda self: self._by_id(m.WorkStream))
+    skill = _loader(lambda self: self._by_id(m.Skill))
+    security_profile = _loader(lambda self: self._by_id(m.SecurityProfile))
+    audit_event = _loader(lambda self: self._by_id(m.AuditEvent))
+    webhook = _loader(lambda self: self._by_id(m.Webhook))
+
+    # -- linked through a table
+    user_queues = _loader(
+        lambda self: self._linked(m.user_queues.c.user_id, m.user_queues.c.queue_id, m.Queue)
+    )
+    user_work_streams = _loader(
+        lambda self: self._linked(
             m.user_work_streams.c.user_id, m.user_work_streams.c.work_stream_id, m.WorkStream
         )
-        self.user_security_profiles = self._linked(
+    )
+    user_security_profiles = _loader(
+        lambda self: self._linked(
             m.user_security_profiles.c.user_id,
             m.user_security_profiles.c.security_profile_id,
             m.SecurityProfile,
         )
-        self.profile_queues = self._linked(
+    )
+    profile_queues = _loader(
+        lambda self: self._linked(
             m.user_profile_queues.c.user_profile_id, m.user_profile_queues.c.queue_id, m.Queue
         )
-        self.profile_work_streams = self._linked(
+    )
+    profile_work_streams = _loader(
+        lambda self: self._linked(
             m.user_profile_work_streams.c.user_profile_id,
             m.user_profile_work_streams.c.work_stream_id,
             m.WorkStream,
         )
+    )
 
-        self.user_skills, self.user_skills_count = self._paged(
-            "user_skills",
-            users.user_skills_query,
-            m.Skill,
-            m.UserSkill.user_id,
-            users.assignment_orderings(m.Skill.name, m.Skill.id),
-            extras=(m.UserSkill.proficiency,),
-        )
-        self.skill_users, self.skill_users_count = self._users_under(
-            "skill_users",
-            m.UserSkill.skill_id,
-            join=(m.UserSkill, m.UserSkill.user_id == m.User.id),
-            orderings=users.assignment_orderings(m.User.username, m.User.id),
-            extras=(m.UserSkill.proficiency,),
-        )
-        self.direct_reports, self.direct_reports_count = self._users_under(
-            "direct_reports", m.User.manager_id
-        )
-        self.profile_users, self.profile_users_count = self._users_under(
-            "profile_users", m.User.user_profile_id
-        )
-        self.team_users, self.team_users_count = self._users_under("team_users", m.User.team_id)
-        links = m.user_security_profiles
-        self.security_profile_users, self.security_profile_users_count = self._users_under(
-            "security_profile_users", links.c.security_profile_id, join=(links, links.c.user_id == m.User.id)
-        )
-        self.user_skill_list = self._skill_list()
-        self.webhook_deliveries, self.webhook_deliveries_count = self._paged(
-            "webhook_deliveries",
-            lambda _search: select(m.WebhookDelivery),
-            m.WebhookDelivery,
-            m.WebhookDelivery.webhook_id,
-            {"NAME:ASC": webhooks.DELIVERY_LOG},  # the one order (the key a page without orderBy has)
-        )
-        self.user_access_keys = self._children(m.AccessKey, m.AccessKey.user_id, m.AccessKey.created_at)
-        self.user_sessions = self._children(
+    # -- pages per parent, and their totals
+    user_skills, user_skills_count = _paged_loaders(
+        "user_skills",
+        users.user_skills_query,
+        m.Skill,
+        m.UserSkill.user_id,
+        users.assignment_orderings(m.Skill.name, m.Skill.id),
+        extras=(m.UserSkill.proficiency,),
+    )
+    skill_users, skill_users_count = _users_under(
+        "skill_users",
+        m.UserSkill.skill_id,
+        join=(m.UserSkill, m.UserSkill.user_id == m.User.id),
+        orderings=users.assignment_orderings(m.User.username, m.User.id),
+        extras=(m.UserSkill.proficiency,),
+    )
+    direct_reports, direct_reports_count = _users_under("direct_reports", m.User.manager_id)
+    profile_users, profile_users_count = _users_under("profile_users", m.User.user_profile_id)
+    team_users, team_users_count = _users_under("team_users", m.User.team_id)
+    security_profile_users, security_profile_users_count = _users_under(
+        "security_profile_users",
+        m.user_security_profiles.c.security_profile_id,
+        join=(m.user_security_profiles, m.user_security_profiles.c.user_id == m.User.id),
+    )
+    webhook_deliveries, webhook_deliveries_count = _paged_loaders(
+        "webhook_deliveries",
+        lambda _search: select(m.WebhookDelivery),
+        m.WebhookDelivery,
+        m.WebhookDelivery.webhook_id,
+        {"NAME:ASC": webhooks.DELIVERY_LOG},  # the one order (the key a page without orderBy has)
+    )
+
+    # -- others
+    user_skill_list = _loader(lambda self: self._skill_list())
+    user_access_keys = _loader(
+        lambda self: self._children(m.AccessKey, m.AccessKey.user_id, m.AccessKey.created_at)
+    )
+    user_sessions = _loader(
+        lambda self: self._children(
             m.Session,
             m.Session.user_id,
             m.Session.created_at,
             m.Session.revoked_at.is_(None),
             m.Session.expires_at > utcnow(),
         )
+    )
 
     def release(self) -> None:
         """Drop every loader and what it cached, once the request is answered. A loader's batch
@@ -218,24 +277,6 @@ class Loaders:
             return [grouped.get(i, []) for i in ids]
 
         return DataLoader(load_fn=load, max_batch_size=self._max_batch)
-
-    def _users_under(
-        self,
-        name: str,
-        parent: Column,
-        join: tuple[Any, Any] | None = None,
-        orderings: dict[str, Ordering] | None = None,
-        extras: Sequence[Column] = (),
-    ) -> tuple[DataLoader[PageKey, Page], DataLoader[CountKey, int]]:
-        base = select(m.User) if join is None else select(m.User).join(*join)
-        return self._paged(
-            name,
-            lambda search: users.search_users(base, search),
-            m.User,
-            parent,
-            orderings or {users.DEFAULT_ORDER: users.USER_ORDER},
-            extras,
-        )
 
     def _skill_list(self) -> DataLoader[int, list[tuple[Any, int]]]:
         """Every skill of a user with its proficiency, unpaged (for effective settings)."""
@@ -284,7 +325,7 @@ class Loaders:
 
         return DataLoader(load_fn=load, max_batch_size=self._max_batch)
 
-    def _paged(
+    def _pages(
         self,
         name: str,
         query: Callable[[str | None], Select[Any]],
@@ -292,10 +333,10 @@ class Loaders:
         parent: Column,
         orderings: dict[str, Ordering],
         extras: Sequence[Column] = (),
-    ) -> tuple[DataLoader[PageKey, Page], DataLoader[CountKey, int]]:
+    ) -> DataLoader[PageKey, Page]:
         """Pages of `entity` under many parents at once, one statement per distinct
-        (page arguments, search, order) among the keys; and their totals. `name`: the loader's,
-        unique (its statements are kept under it)."""
+        (page arguments, search, order) among the keys. `name`: the loader's, unique (its
+        statements are kept under it)."""
 
         async def pages(keys: list[PageKey]) -> list[Page]:
             by_args: dict[tuple[PageArgs, str | None, str], list[int]] = defaultdict(list)
@@ -330,6 +371,13 @@ class Loaders:
                         found[(parent_id, args, search, order)] = page
             return [found[k] for k in keys]
 
+        return DataLoader(load_fn=pages, max_batch_size=self._max_batch)
+
+    def _counts(
+        self, query: Callable[[str | None], Select[Any]], parent: Column
+    ) -> DataLoader[CountKey, int]:
+        """The totals of the lists `_pages` pages, by parent and search."""
+
         async def counts(keys: list[CountKey]) -> list[int]:
             by_search: dict[str | None, list[int]] = defaultdict(list)
             for parent_id, search in keys:
@@ -341,6 +389,4 @@ class Loaders:
                     found.update({(pid, search): n for pid, n in result.items()})
             return [found[k] for k in keys]
 
-        return DataLoader(load_fn=pages, max_batch_size=self._max_batch), DataLoader(
-            load_fn=counts, max_batch_size=self._max_batch
-        )
+        return DataLoader(load_fn=counts, max_batch_size=self._max_batch)
