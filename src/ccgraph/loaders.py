@@ -8,6 +8,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Table, select
@@ -111,19 +112,23 @@ def _loader(build: Callable[[Loaders], DataLoader[Any, Any]]) -> Any:
     return functools.cached_property(build)
 
 
-def _paged_loaders(
-    name: str,
-    query: Callable[[str | None], Select[Any]],
-    entity: Any,
-    parent: Column,
-    orderings: dict[str, Ordering],
-    extras: Sequence[Column] = (),
-) -> tuple[Any, Any]:
-    """The loaders of pages of `entity` under parents (`Loaders._pages`), and of their totals."""
-    return (
-        _loader(lambda self: self._pages(name, query, entity, parent, orderings, extras)),
-        _loader(lambda self: self._counts(query, parent)),
-    )
+@dataclass(frozen=True)
+class Listed:
+    """A list of `entity` paged under parents (`parent`, its column): `query(search)` selects
+    it, `orderings` by name, `extras` read with each row. `name`: unique (the statements are
+    kept under it)."""
+
+    name: str
+    query: Callable[[str | None], Select[Any]]
+    entity: Any
+    parent: Column
+    orderings: dict[str, Ordering]
+    extras: Sequence[Column] = ()
+
+
+def _paged_loaders(listed: Listed) -> tuple[Any, Any]:
+    """The loaders of a list's pages under parents (`Loaders._pages`), and of its totals."""
+    return _loader(lambda self: self._pages(listed)), _loader(lambda self: self._counts(listed))
 
 
 def _users_under(
@@ -136,12 +141,14 @@ def _users_under(
     """Pages of users under a parent (a manager, a profile, a team, a skill...)."""
     base = select(m.User) if join is None else select(m.User).join(*join)
     return _paged_loaders(
-        name,
-        lambda search: users.search_users(base, search),
-        m.User,
-        parent,
-        orderings or {users.DEFAULT_ORDER: users.USER_ORDER},
-        extras,
+        Listed(
+            name,
+            lambda search: users.search_users(base, search),
+            m.User,
+            parent,
+            orderings or {users.DEFAULT_ORDER: users.USER_ORDER},
+            extras,
+        )
     )
 
 
@@ -203,12 +210,14 @@ class Loaders:
 
     # -- pages per parent, and their totals
     user_skills, user_skills_count = _paged_loaders(
-        "user_skills",
-        users.user_skills_query,
-        m.Skill,
-        m.UserSkill.user_id,
-        users.assignment_orderings(m.Skill.name, m.Skill.id),
-        extras=(m.UserSkill.proficiency,),
+        Listed(
+            "user_skills",
+            users.user_skills_query,
+            m.Skill,
+            m.UserSkill.user_id,
+            users.assignment_orderings(m.Skill.name, m.Skill.id),
+            extras=(m.UserSkill.proficiency,),
+        )
     )
     skill_users, skill_users_count = _users_under(
         "skill_users",
@@ -226,11 +235,13 @@ class Loaders:
         join=(m.user_security_profiles, m.user_security_profiles.c.user_id == m.User.id),
     )
     webhook_deliveries, webhook_deliveries_count = _paged_loaders(
-        "webhook_deliveries",
-        lambda _search: select(m.WebhookDelivery),
-        m.WebhookDelivery,
-        m.WebhookDelivery.webhook_id,
-        {"NAME:ASC": webhooks.DELIVERY_LOG},  # the one order (the key a page without orderBy has)
+        Listed(
+            "webhook_deliveries",
+            lambda _search: select(m.WebhookDelivery),
+            m.WebhookDelivery,
+            m.WebhookDelivery.webhook_id,
+            {"NAME:ASC": webhooks.DELIVERY_LOG},  # the one order (the key a page without orderBy has)
+        )
     )
 
     # -- others
@@ -325,18 +336,10 @@ class Loaders:
 
         return DataLoader(load_fn=load, max_batch_size=self._max_batch)
 
-    def _pages(
-        self,
-        name: str,
-        query: Callable[[str | None], Select[Any]],
-        entity: Any,
-        parent: Column,
-        orderings: dict[str, Ordering],
-        extras: Sequence[Column] = (),
-    ) -> DataLoader[PageKey, Page]:
-        """Pages of `entity` under many parents at once, one statement per distinct
-        (page arguments, search, order) among the keys. `name`: the loader's, unique (its
-        statements are kept under it)."""
+    def _pages(self, listed: Listed) -> DataLoader[PageKey, Page]:
+        """Pages of a list under many parents at once, one statement per distinct
+        (page arguments, search, order) among the keys."""
+        name, query, entity, parent = listed.name, listed.query, listed.entity, listed.parent
 
         async def pages(keys: list[PageKey]) -> list[Page]:
             by_args: dict[tuple[PageArgs, str | None, str], list[int]] = defaultdict(list)
@@ -346,7 +349,7 @@ class Loaders:
             unread = self._unread.get(entity, NOTHING)
             async with self._db() as session:
                 for (args, search, order), parent_ids in by_args.items():
-                    ordering = orderings[order]
+                    ordering = listed.orderings[order]
                     # the statement is kept unless it holds values: a search term, a cursor
                     kept = search is None and args.after is None and args.before is None
                     key = (name, order, args.backwards, unread)
@@ -358,7 +361,7 @@ class Loaders:
                             parent,
                             ordering,
                             args,
-                            extras,
+                            listed.extras,
                             entity not in MAPPED,
                             unread,
                         )
@@ -373,10 +376,9 @@ class Loaders:
 
         return DataLoader(load_fn=pages, max_batch_size=self._max_batch)
 
-    def _counts(
-        self, query: Callable[[str | None], Select[Any]], parent: Column
-    ) -> DataLoader[CountKey, int]:
-        """The totals of the lists `_pages` pages, by parent and search."""
+    def _counts(self, listed: Listed) -> DataLoader[CountKey, int]:
+        """The totals of a list `_pages` pages, by parent and search."""
+        query, parent = listed.query, listed.parent
 
         async def counts(keys: list[CountKey]) -> list[int]:
             by_search: dict[str | None, list[int]] = defaultdict(list)
