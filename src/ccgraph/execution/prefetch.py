@@ -77,13 +77,21 @@ class Related:
     def cached(
         self, info: Info, row: Any, arguments: Mapping[str, Any] | None = None, base: Any = MISSING
     ) -> Any:
-        """The value if the loader has it already, else MISSING."""
-        key = self.key_of(info, row, arguments or {}, base)
-        if key is MISSING:
-            return MISSING
+        """The value if the loader has it already, else MISSING. (A page's effective settings
+        ask this a thousand times: `key_of` and `peek` are written out.)"""
+        if self.via is None:
+            key = self.key(row, **arguments) if arguments else self.key(row)
+        else:
+            if base is MISSING:
+                base = self.via.cached(info, row, arguments)
+                if base is MISSING:
+                    return MISSING
+            key = None if base is None else self.key(base)
         if key is None:
             return [] if self.many else None
-        return peek(self.source(info), key)
+        loader = getattr(info.context.loaders, self.loader)
+        value = loader.ready.get(key, MISSING)
+        return value if value is not MISSING else peek(loader, key)
 
     async def load(self, info: Info, row: Any, arguments: Mapping[str, Any] | None = None) -> Any:
         arguments = arguments or {}
@@ -104,7 +112,10 @@ class Related:
             key = self.key(row, **arguments)
             if key is None:
                 return convert([]) if self.many else None
-            value = peek(getattr(info.context.loaders, self.loader), key)
+            loader = getattr(info.context.loaders, self.loader)
+            value = loader.ready.get(key, MISSING)
+            if value is MISSING:
+                value = peek(loader, key)
         else:
             value = self.cached(info, row, arguments)
         if value is MISSING:
@@ -257,6 +268,10 @@ async def prefetch(info: Info, node_type: type, rows: Sequence[Any]) -> None:
         later = []
         for relation, arguments in waiting:
             found = keys.setdefault(relation.loader, {})
+            if relation.via is None:  # every row's key, now
+                found.update(dict.fromkeys([relation.key(row, **arguments) for row in rows]))
+                found.pop(None, None)
+                continue
             for row in rows:
                 key = relation.key_of(info, row, arguments)
                 if key is MISSING:
@@ -267,7 +282,8 @@ async def prefetch(info: Info, node_type: type, rows: Sequence[Any]) -> None:
         loads = []
         for name, found in keys.items():
             loader = getattr(info.context.loaders, name)
-            fresh = [k for k in found if peek(loader, k) is MISSING]
+            ready = loader.ready
+            fresh = [k for k in found if k not in ready and peek(loader, k) is MISSING]
             if fresh:
                 loads.append((loader, fresh))
         if not loads and len(later) == len(waiting):
