@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -33,15 +34,45 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    kwargs |= {
-        "pool_size": settings.db_pool_size,
-        "max_overflow": settings.db_pool_size,
-        "pool_pre_ping": True,
-    }
+    kwargs |= {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size}
     kwargs["connect_args"] = {"timeout": settings.db_connect_timeout_seconds}
     if settings.database_schema:
         kwargs["connect_args"]["server_settings"] = {"search_path": settings.database_schema}
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _check_before_use(engine)
+    return engine
+
+
+# A pooled connection lain unused this long is pinged before use (see `_check_before_use`).
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _check_before_use(engine: AsyncEngine) -> None:
+    """A pooled connection the server has closed (a restart, an administrator) is replaced
+    before a request gets it, as SQLAlchemy's `pool_pre_ping` would do; but without a round
+    trip for one in steady use. The driver knows a connection the server closed (its socket
+    ended), so only a connection idle for PING_AFTER_IDLE_SECONDS (the one a silent network
+    may have lost) is pinged: `pool_pre_ping` cost three round trips (BEGIN, `;`, ROLLBACK)
+    at each of a request's two check-outs, about 0.7 ms of CPU a request."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed the connection")
+        if time.monotonic() - record.info.get("used_at", 0.0) >= PING_AFTER_IDLE_SECONDS:
+            try:
+                dbapi_connection.ping()
+            except Exception as exc:  # the pool replaces it with a new connection
+                raise DisconnectionError(str(exc)) from exc
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
