@@ -111,3 +111,25 @@ async def test_a_connection_in_steady_use_is_not_pinged(app, settings, admin_api
 async def _raw(engine):
     async with engine.connect() as conn:
         return (await conn.get_raw_connection()).dbapi_connection
+
+
+@pytest.mark.parametrize(
+    "method, body",
+    [
+        ("POST", b"{not json"),  # refused before the operation runs
+        ("GET", None),  # a mutation over GET: refused too
+        ("POST", b'{"query": "{ viewer { username } }"}'),  # runs
+    ],
+)
+async def test_every_request_gives_its_connection_back(app, admin_api, method, body):
+    """A request's session reads its caller before anything else: whether the request then runs
+    its operation or is refused, the connection is back in the pool once it is answered."""
+    headers = {"authorization": f"Bearer {admin_api.token}", "content-type": "application/json"}
+    if method == "GET":
+        response = await admin_api.client.get(
+            "/graphql", params={"query": "mutation { logout { ok } }"}, headers=headers
+        )
+    else:
+        response = await admin_api.client.post("/graphql", content=body, headers=headers)
+    assert response.status_code == (200 if body and body.startswith(b'{"') else 400 if body else 405)
+    assert app.state.engine.pool.checkedout() == 0
