@@ -33,7 +33,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).parent))
 from nested_query import QUERY, organisation
-from serving import free_port, pg_schema, start
+from serving import as_autovacuum_leaves_it, free_port, pg_schema, start
 
 from ccgraph.app import create_app
 from ccgraph.config import Settings
@@ -169,6 +169,7 @@ async def prepare(settings: Settings, users: int) -> str:
     app = create_app(settings)
     await upgrade(app.state.engine)
     await organisation(app, users)
+    await as_autovacuum_leaves_it(app.state.engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as client:
         r = await client.post(
             "/graphql",

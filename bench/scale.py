@@ -32,8 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from serving import database, free_port, start
-from sqlalchemy import func, insert, select, text
+from serving import as_autovacuum_leaves_it, database, free_port, start
+from sqlalchemy import func, insert, select
 
 from ccgraph.auth.passwords import Passwords
 from ccgraph.config import Settings
@@ -147,10 +147,7 @@ async def generate(settings: Settings, n: int) -> tuple[str, str]:
         ).one()
         cursor = ordering.cursor_for(list(middle))
         assert await db.scalar(select(func.count()).select_from(m.User)) == n + 2
-    if not settings.is_sqlite:  # what autovacuum does on its own after a load like this one
-        async with engine.connect() as conn:
-            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await auto.execute(text("VACUUM ANALYZE"))
+    await as_autovacuum_leaves_it(engine)
     await engine.dispose()
     return await sign_in(settings), cursor
 

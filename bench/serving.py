@@ -60,3 +60,17 @@ def database(tmp: str, name: str) -> Iterator[dict[str, str]]:
         yield {"CCGRAPH_DATABASE_URL": url, "CCGRAPH_DATABASE_SCHEMA": schema}
     finally:
         asyncio.run(pg_schema(url, f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+async def as_autovacuum_leaves_it(engine) -> None:
+    """On PostgreSQL, VACUUM ANALYZE: the state autovacuum reaches on its own within a minute
+    or two of a load like a benchmark's, whose plans the benchmark is about (without table
+    statistics the planner scans user_skills whole for a page's skills). SQLite: nothing
+    (ccgraph runs `PRAGMA optimize` itself)."""
+    from sqlalchemy import text
+
+    if engine.dialect.name == "sqlite":
+        return
+    async with engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await auto.execute(text("VACUUM ANALYZE"))
