@@ -37,7 +37,10 @@ class Source:
 
     def nodes(self) -> Iterator[tuple[str, ast.AST, Scope]]:
         """Every node with its module and the functions around it, innermost last."""
+        return iter(self._nodes)
 
+    @cached_property
+    def _nodes(self) -> list[tuple[str, ast.AST, Scope]]:
         def walk(node: ast.AST, scope: Scope) -> Iterator[tuple[ast.AST, Scope]]:
             for child in ast.iter_child_nodes(node):
                 inner = (
@@ -46,9 +49,7 @@ class Source:
                 yield child, inner
                 yield from walk(child, inner)
 
-        for name, tree in self.modules.items():
-            for node, scope in walk(tree, ()):
-                yield name, node, scope
+        return [(name, node, scope) for name, tree in self.modules.items() for node, scope in walk(tree, ())]
 
     def takers(self, parameter: str) -> dict[str, int | None]:
         """Callables with a `parameter`, by name: its position among the positional arguments a
@@ -76,14 +77,24 @@ class Source:
                             found[node.name] = names.index(parameter)
         return found
 
-    def aliases(self) -> dict[str, str]:
-        return {
+    @cached_property
+    def calls(self) -> dict[str, list[tuple[str, ast.Call, Scope]]]:
+        """Every call by the name called (an import's alias read as the name it stands for)."""
+        aliases = {
             a.asname: a.name
             for _, node, _ in self.nodes()
             if isinstance(node, ast.ImportFrom)
             for a in node.names
             if a.asname
         }
+        found: dict[str, list[tuple[str, ast.Call, Scope]]] = {}
+        for module, node, scope in self.nodes():
+            if isinstance(node, ast.Call):
+                callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+                callee = aliases.get(callee or "", callee)
+                if callee is not None:
+                    found.setdefault(callee, []).append((module, node, scope))
+        return found
 
     @cached_property
     def constants(self) -> dict[str, str]:
@@ -102,20 +113,13 @@ class Source:
     def calls_to(self, names: dict[str, int | None], parameter: str) -> Iterator[tuple[str, ast.expr, Scope]]:
         """(module, the argument bound to `parameter`, the function around the call) for every
         call of one of `names`."""
-        aliases = self.aliases()
-        for module, node, scope in self.nodes():
-            if not isinstance(node, ast.Call):
-                continue
-            callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
-            callee = aliases.get(callee or "", callee)
-            if callee not in names:
-                continue
-            index = names[callee]
-            if index is not None and len(node.args) > index:
-                yield module, node.args[index], scope
-            for k in node.keywords:
-                if k.arg == parameter:
-                    yield module, k.value, scope
+        for callee, index in names.items():
+            for module, node, scope in self.calls.get(callee, ()):
+                if index is not None and len(node.args) > index:
+                    yield module, node.args[index], scope
+                for k in node.keywords:
+                    if k.arg == parameter:
+                        yield module, k.value, scope
 
     def values(self, expr: ast.expr, module: str, scope: Scope, seen: frozenset = frozenset()) -> set[str]:
         """The strings an expression can be: literals, names of constants, conditionals,
